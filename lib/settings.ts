@@ -1,0 +1,83 @@
+/**
+ * Run settings, read once from the environment, so that notebooks, tests and the
+ * main job agree on quick mode, the seed, the dataset and where outputs go.
+ */
+import * as path from "node:path";
+
+export type DatasetName = "mnist" | "fashion-mnist";
+
+export interface Settings {
+  /** DLC_QUICK=1: shrink data and epochs so that a notebook runs in the test suite. */
+  readonly quick: boolean;
+  /** DLC_SEED: the one seed every random draw derives from (default 0). */
+  readonly seed: number;
+  /** DLC_DATASET: "mnist" (default) or "fashion-mnist". */
+  readonly dataset: DatasetName;
+  /** Project root (the folder holding package.json). */
+  readonly root: string;
+  /** Git-ignored build folder: executed notebooks, figures, checkpoints. */
+  readonly buildDir: string;
+  /** DLC_FIGURES_DIR, default build/figures. */
+  readonly figuresDir: string;
+  /** DLC_CHECKPOINT_DIR, default build/checkpoints. */
+  readonly checkpointDir: string;
+  /** Git-ignored download cache for datasets (data/cache). */
+  readonly dataCacheDir: string;
+}
+
+function findRoot(): string {
+  // lib/ is compiled to build/lib/, so walk up to the folder with package.json.
+  const fs = require("node:fs") as typeof import("node:fs");
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg)) {
+      const name = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name;
+      if (name === "dlc-lecture7") return dir;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the project root above ${__dirname}`);
+    dir = up;
+  }
+}
+
+function parseFlag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "0" || value === "false") return false;
+  if (value === "1" || value === "true") return true;
+  throw new Error(`${name}=${value}: use 1 or 0`);
+}
+
+function parseSeed(value: string | undefined): number {
+  if (value === undefined || value === "") return 0;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) {
+    throw new Error(`DLC_SEED=${value}: use an integer between 0 and 2^31 - 1`);
+  }
+  return n;
+}
+
+function parseDataset(value: string | undefined): DatasetName {
+  if (value === undefined || value === "" || value === "mnist") return "mnist";
+  if (value === "fashion-mnist") return "fashion-mnist";
+  throw new Error(`DLC_DATASET=${value}: use "mnist" or "fashion-mnist"`);
+}
+
+/** Reads the settings from an environment (process.env by default). */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const root = findRoot();
+  const buildDir = path.join(root, "build");
+  return {
+    quick: parseFlag("DLC_QUICK", env.DLC_QUICK),
+    seed: parseSeed(env.DLC_SEED),
+    dataset: parseDataset(env.DLC_DATASET),
+    root,
+    buildDir,
+    figuresDir: env.DLC_FIGURES_DIR ? path.resolve(env.DLC_FIGURES_DIR) : path.join(buildDir, "figures"),
+    checkpointDir: env.DLC_CHECKPOINT_DIR
+      ? path.resolve(env.DLC_CHECKPOINT_DIR)
+      : path.join(buildDir, "checkpoints"),
+    dataCacheDir: path.join(root, "data", "cache"),
+  };
+}
+
+export const settings: Settings = readSettings();
