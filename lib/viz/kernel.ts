@@ -1,0 +1,91 @@
+/**
+ * Talks to the tslab kernel, when there is one, to put rich output in the notebook.
+ *
+ * tslab's public `display` sends one mime type per message. A chart needs a bundle
+ * (vega-lite for JupyterLab, PNG for every other viewer) in ONE display_data, so that
+ * each front end draws it exactly once; tslab's `jupyter.lastWriteDisplayData` (the
+ * function its public `display` calls) takes a whole bundle, so we call it directly.
+ */
+import * as path from "node:path";
+
+/** A Jupyter mime bundle: mime type -> string (binary data base64-encoded) or JSON. */
+export type MimeBundle = Record<string, string | object>;
+
+interface DisplayMessage {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient?: { display_id?: string };
+}
+
+type WriteDisplayData = (message: DisplayMessage, update: boolean) => void;
+
+interface TslabJupyterModule {
+  lastWriteDisplayData: WriteDisplayData | null;
+}
+
+interface TslabGlobal {
+  __tslab__?: { require: NodeRequire };
+}
+
+let cachedJupyter: TslabJupyterModule | null | undefined;
+
+/**
+ * tslab's jupyter module as loaded by the running kernel, or null outside a kernel.
+ * The kernel may be a global tslab install, so we take the module instance the kernel
+ * itself loaded (found through the require hook it installs for cells), not our own.
+ */
+function kernelJupyter(): TslabJupyterModule | null {
+  if (cachedJupyter !== undefined) return cachedJupyter;
+  cachedJupyter = null;
+  const hook = (globalThis as TslabGlobal).__tslab__;
+  if (hook === undefined) return null;
+  try {
+    const publicModule: unknown = hook.require("tslab");
+    for (const [file, mod] of Object.entries(require.cache)) {
+      if (mod === undefined || mod.exports !== publicModule) continue;
+      const jupyterFile = path.join(path.dirname(file), "jupyter.js");
+      const jupyter = require.cache[jupyterFile]?.exports as TslabJupyterModule | undefined;
+      if (jupyter !== undefined && "lastWriteDisplayData" in jupyter) cachedJupyter = jupyter;
+      break;
+    }
+  } catch {
+    cachedJupyter = null;
+  }
+  return cachedJupyter;
+}
+
+/** True while running inside a tslab kernel that is executing a cell. */
+export function inNotebook(): boolean {
+  const jupyter = kernelJupyter();
+  return jupyter !== null && jupyter.lastWriteDisplayData !== null;
+}
+
+/**
+ * Publishes one display_data message carrying every mime type of `bundle`.
+ * With a `displayId`, the first call creates the output and later calls with the same
+ * id replace it in place (update_display_data). Throws outside a notebook.
+ */
+export function publish(bundle: MimeBundle, displayId?: string, update = false): void {
+  const write = kernelJupyter()?.lastWriteDisplayData;
+  if (write === null || write === undefined) {
+    throw new Error(
+      "publish: not running inside a tslab notebook kernel (check inNotebook() first)",
+    );
+  }
+  const message: DisplayMessage = { data: bundle, metadata: {} };
+  if (displayId !== undefined) message.transient = { display_id: displayId };
+  write(message, update);
+}
+
+/** Base64 of binary data, the encoding Jupyter expects for image/png. */
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+let displayCounter = 0;
+
+/** A display id unique within this process (no randomness: outputs stay reproducible). */
+export function newDisplayId(): string {
+  displayCounter += 1;
+  return `dlc7-${process.pid}-${displayCounter}`;
+}
