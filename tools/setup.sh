@@ -1,0 +1,61 @@
+# Sourced by tools/test.sh, tools/figures.sh and tools/lab.sh: installs what is missing,
+# or stops with the exact command to run. Exports DLC_PYTHON and JUPYTER_PATH.
+# Safe to source repeatedly: each step is skipped when already done.
+
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { echo "setup: $*" >&2; }
+die() { echo "setup: $*" >&2; exit 1; }
+
+# 1. Node >= 20.
+command -v node >/dev/null || die "Node.js is missing. Install Node >= 20 (e.g. 'apt-get install nodejs npm' on Debian 13, or from nodejs.org), then re-run."
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node $(node --version) is too old: install Node >= 20, then re-run."
+
+# 2. npm packages, from the lockfile (re-run when package-lock.json changed).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund >&2 || die "npm ci failed (see above). Check the npm registry is reachable, then re-run."
+fi
+
+# 3. Jupyter with nbclient/nbconvert: DLC_PYTHON, else python3 on PATH (conda), else Debian's.
+has_jupyter() { "$1" -c 'import nbclient, nbformat, nbconvert, jupyter_client, ipykernel' 2>/dev/null; }
+pick_python() {
+  for p in "${DLC_PYTHON:-}" "$(command -v python3 || true)" /usr/bin/python3; do
+    if [ -n "$p" ] && [ -x "$p" ] && has_jupyter "$p"; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+APT_PACKAGES="jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel"
+if ! DLC_PYTHON="$(pick_python)"; then
+  if command -v apt-get >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
+    if [ "$SUDO" = none ]; then
+      die "Jupyter is missing. Run: sudo apt-get update && sudo apt-get install -y $APT_PACKAGES   (or: conda env create -f environment.yml && conda activate dlc-lecture7), then re-run."
+    fi
+    say "installing Jupyter from apt: $APT_PACKAGES"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq $APT_PACKAGES >&2 \
+      || die "apt-get install failed. Run: sudo apt-get update && sudo apt-get install -y $APT_PACKAGES, then re-run."
+    DLC_PYTHON="$(pick_python)" || die "Jupyter still not importable from /usr/bin/python3 after apt-get; check 'apt-get install $APT_PACKAGES'."
+  else
+    die "Jupyter is missing and apt-get is not available. Run: conda env create -f environment.yml && conda activate dlc-lecture7, then re-run."
+  fi
+fi
+export DLC_PYTHON
+
+# 4. The tslab kernel, registered in a project-local Jupyter data folder (the user's Jupyter is untouched).
+export JUPYTER_PATH="$ROOT/build/jupyter/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+KERNEL_JSON="$ROOT/build/jupyter/share/jupyter/kernels/tslab/kernel.json"
+if [ ! -f "$KERNEL_JSON" ] || ! grep -q "$ROOT/node_modules/.bin/tslab" "$KERNEL_JSON"; then
+  say "registering the tslab kernel in build/jupyter"
+  node_modules/.bin/tslab install --python="$DLC_PYTHON" --binary="$ROOT/node_modules/.bin/tslab" \
+    --prefix="$ROOT/build/jupyter" >&2 || die "tslab kernel registration failed (see above)."
+fi
+
+# 5. lib/ compiled to build/lib and linked as the package "dlc7" that notebooks import.
+if [ ! -e node_modules/dlc7 ] || [ -n "$(find lib -name '*.ts' -newer build/lib/package.json 2>/dev/null | head -1)" ] || [ ! -f build/lib/package.json ]; then
+  npx tsx tools/build-lib.ts >&2
+fi
