@@ -136,7 +136,7 @@ export class Progress {
     const html =
       `<div style="font-family:monospace;white-space:pre">` +
       `<progress value="${this.done}" max="${this.total}" style="width:12em;vertical-align:middle"></progress> ` +
-      `${escapeHtml(this.stats(t, final))}</div>`;
+      `${escapeHtml(summary ? `${this.stats(t, final)}  ${summary}` : this.stats(t, final))}</div>`;
     publish({ "text/html": html, "text/plain": text }, this.displayId, this.shownOnce);
     this.markShown(t);
   }
