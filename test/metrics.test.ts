@@ -1,0 +1,185 @@
+import { strict as assert } from "node:assert";
+import * as tf from "@tensorflow/tfjs";
+import {
+  msePerPixel,
+  psnr,
+  psnrFromMse,
+  reconstructionMsePerPixel,
+} from "../lib/metrics/reconstruction";
+import {
+  agreement,
+  confidenceSummary,
+  digitKeptRate,
+  maxProbabilities,
+  predictLabels,
+} from "../lib/metrics/classification";
+
+function close(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (tol ${tol})`);
+}
+
+/** A fake classifier: the label is the image's brightest pixel index modulo 10. */
+const argmaxClassifier = (images: tf.Tensor4D): Int32Array =>
+  tf.tidy(() => {
+    const n = images.shape[0];
+    return tf.mod(tf.argMax(tf.reshape(images, [n, -1]), 1), 10).dataSync() as Int32Array;
+  });
+
+/** Images [n, 4, 4, 1] each with a single lit pixel at index labels[i]. */
+function oneHotImages(labels: number[]): tf.Tensor4D {
+  return tf.tidy(() => tf.reshape(tf.oneHot(labels, 16), [labels.length, 4, 4, 1]));
+}
+
+describe("metrics/reconstruction", () => {
+  before(async () => {
+    await tf.setBackend("cpu");
+  });
+
+  it("msePerPixel on hand-made tensors, whatever the batch size", () => {
+    const x = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7], [2, 2, 2, 1]);
+    const y = tf.tensor4d([0, 1, 2, 5, 4, 5, 6, 4], [2, 2, 2, 1]);
+    // squared errors: 4 and 9 over 8 pixels.
+    for (const b of [1, 2, 1000]) close(msePerPixel(x, y, b), 13 / 8, 1e-12, `batch ${b}`);
+    close(msePerPixel(x, x), 0, 0, "identical");
+    tf.dispose([x, y]);
+  });
+
+  it("msePerPixel matches a direct mean on 10,000 random images batched by 777", () => {
+    const x = tf.randomUniform([10000, 5, 5, 1], 0, 1, "float32", 1);
+    const y = tf.randomUniform([10000, 5, 5, 1], 0, 1, "float32", 2);
+    const direct = tf.tidy(() => tf.mean(tf.squaredDifference(x, y)).dataSync()[0] as number);
+    close(msePerPixel(x, y, 777), direct, 1e-6, "batched vs direct");
+    // Two independent U(0, 1): E[(x - y)^2] = 1/6.
+    close(direct, 1 / 6, 3e-3, "expected value");
+    tf.dispose([x, y]);
+  });
+
+  it("reconstructionMsePerPixel runs the model by batches", () => {
+    const x = tf.tensor4d(
+      Array.from({ length: 10 * 4 }, (_, i) => (i % 7) / 7),
+      [10, 2, 2, 1],
+    );
+    const batchSizes: number[] = [];
+    const zero = (b: tf.Tensor4D): tf.Tensor4D => {
+      batchSizes.push(b.shape[0]);
+      return tf.zerosLike(b);
+    };
+    const meanSquare = tf.tidy(() => tf.mean(tf.square(x)).dataSync()[0] as number);
+    close(reconstructionMsePerPixel(zero, x, 3), meanSquare, 1e-7, "zero model");
+    assert.deepEqual(batchSizes, [3, 3, 3, 1]);
+    close(
+      reconstructionMsePerPixel((b) => tf.clone(b), x),
+      0,
+      0,
+      "identity model",
+    );
+    const shift = (b: tf.Tensor4D): tf.Tensor4D => tf.add(b, 0.5);
+    close(reconstructionMsePerPixel(shift, x, 4), 0.25, 1e-7, "constant shift");
+    assert.throws(
+      () => reconstructionMsePerPixel((b) => tf.zeros([b.shape[0], 1, 1, 1]), x),
+      /reconstruction has shape \[10,1,1,1\], input \[10,2,2,1\]/,
+    );
+    x.dispose();
+  });
+
+  it("psnr: 10 log10(peak^2 / mse)", () => {
+    close(psnrFromMse(0.01), 20, 1e-12, "mse 0.01");
+    close(psnrFromMse(1, 255), 20 * Math.log10(255), 1e-12, "peak 255");
+    assert.equal(psnrFromMse(0), Infinity);
+    const x = tf.tensor2d([[0, 0, 0, 0]]);
+    const y = tf.tensor2d([[0.1, -0.1, 0.1, -0.1]]);
+    close(psnr(x, y), 20, 1e-5, "psnr of +-0.1 errors");
+    tf.dispose([x, y]);
+    assert.throws(() => psnrFromMse(-1), /mse must be >= 0/);
+  });
+
+  it("rejects mismatched shapes and bad batch sizes, and leaks nothing", () => {
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([4, 2, 2, 1]);
+    const y = tf.zeros([4, 2, 1, 2]);
+    assert.throws(() => msePerPixel(x, y), /shapes differ, \[4,2,2,1\] vs \[4,2,1,2\]/);
+    assert.throws(() => msePerPixel(x, x, 0), /batchSize must be a positive integer/);
+    msePerPixel(x, x, 3);
+    reconstructionMsePerPixel((b) => tf.mul(b, 2), x as tf.Tensor4D, 3);
+    tf.dispose([x, y]);
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  });
+});
+
+describe("metrics/classification", () => {
+  before(async () => {
+    await tf.setBackend("cpu");
+  });
+
+  it("digitKeptRate counts reconstructions labelled with the original label", () => {
+    const before = tf.memory().numTensors;
+    const labels = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    // Reconstructions: the same digits except at positions 2 and 7 (another pixel lit).
+    const recon = oneHotImages([3, 1, 8, 1, 5, 9, 2, 0, 5, 3]);
+    const calls: number[] = [];
+    const classify = (b: tf.Tensor4D): Int32Array => {
+      calls.push(b.shape[0]);
+      return argmaxClassifier(b);
+    };
+    close(digitKeptRate(classify, recon, labels, 4), 8 / 10, 1e-12, "kept rate");
+    assert.deepEqual(calls, [4, 4, 2]);
+    assert.deepEqual(
+      Array.from(predictLabels(argmaxClassifier, recon, 3)),
+      [3, 1, 8, 1, 5, 9, 2, 0, 5, 3],
+    );
+    // Against the classifier's own labels on the originals.
+    const originals = oneHotImages(labels);
+    const reference = predictLabels(argmaxClassifier, originals);
+    close(digitKeptRate(argmaxClassifier, originals, reference), 1, 0, "originals keep themselves");
+    assert.throws(
+      () => digitKeptRate(argmaxClassifier, recon, [1, 2]),
+      /2 labels for 10 reconstructions/,
+    );
+    assert.throws(
+      () => predictLabels(() => new Int32Array(1), recon),
+      /returned 1 labels for 10 images/,
+    );
+    tf.dispose([recon, originals]);
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  });
+
+  it("agreement of label arrays", () => {
+    close(agreement([1, 2, 3, 4], Int32Array.from([1, 0, 3, 0])), 0.5, 0, "half");
+    assert.throws(() => agreement([], []), /non-empty/);
+  });
+
+  it("confidenceSummary: mean, median and confident fraction of the max probability", () => {
+    const before = tf.memory().numTensors;
+    const rows = [
+      [0.95, 0.05, 0],
+      [0.2, 0.5, 0.3],
+      [0.1, 0.1, 0.8],
+      [0.0, 0.99, 0.01],
+    ];
+    const images = tf.zeros([4, 2, 2, 1]) as tf.Tensor4D;
+    let offset = 0;
+    // A fake model returning the rows above, batch after batch.
+    const probabilities = (b: tf.Tensor4D): tf.Tensor2D => {
+      const out = tf.tensor2d(rows.slice(offset, offset + b.shape[0]));
+      offset += b.shape[0];
+      return out;
+    };
+    const s = confidenceSummary(probabilities, images, 0.9, 3);
+    assert.equal(s.n, 4);
+    close(s.meanMaxProbability, (0.95 + 0.5 + 0.8 + 0.99) / 4, 1e-7, "mean");
+    close(s.medianMaxProbability, (0.8 + 0.95) / 2, 1e-7, "median");
+    close(s.confidentFraction, 0.5, 0, "confident fraction");
+    offset = 0;
+    assert.deepEqual(
+      Array.from(maxProbabilities(probabilities, images)).map((v) => Math.round(v * 100)),
+      [95, 50, 80, 99],
+    );
+    const logits = (b: tf.Tensor4D): tf.Tensor2D => tf.fill([b.shape[0], 3], 2.5) as tf.Tensor2D;
+    assert.throws(
+      () => confidenceSummary(logits, images),
+      /pass probabilities \(softmax\), not logits/,
+    );
+    images.dispose();
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  });
+});
