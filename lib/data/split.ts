@@ -1,0 +1,2 @@
+/** The two parts of a data set. */
+export type Split = "train" | "test";
