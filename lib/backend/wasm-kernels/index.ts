@@ -1,25 +1,36 @@
 /**
- * Kernels that make training fast on the wasm backend: the convolution gradients
- * expressed as forward convolutions that XNNPACK runs (lecture 7.1's identity).
+ * Kernels that make training fast and correct on the wasm backend: the convolution
+ * gradients as forward convolutions that XNNPACK runs (lecture 7.1's identity), and
+ * the forward convolutions with explicit padding.
  */
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d-backprop";
+import { withExplicitPadding } from "./conv2d-forward";
 
-/** Kernel configs that replace or add to the wasm backend's own. */
-const configs: tf.KernelConfig[] = [];
+let registered: string[] | null = null;
 
-let registered = false;
-
-/** Registers our kernels for the wasm backend (once; later calls do nothing). */
-export function registerWasmKernels(): string[] {
-  if (!registered) {
-    for (const config of configs) {
-      // The wasm backend ships a slow Conv2DBackpropInput: replace it rather than warn.
-      if (tf.getKernel(config.kernelName, "wasm") !== undefined) {
-        tf.unregisterKernel(config.kernelName, "wasm");
-      }
-      tf.registerKernel(config);
-    }
-    registered = true;
+function replace(config: tf.KernelConfig): void {
+  if (tf.getKernel(config.kernelName, "wasm") !== undefined) {
+    tf.unregisterKernel(config.kernelName, "wasm");
   }
-  return configs.map((c) => c.kernelName);
+  tf.registerKernel(config);
+}
+
+/**
+ * Registers our kernels for the wasm backend, replacing its own where it has one (once;
+ * later calls return the same list). Call it before the wasm backend is first used.
+ */
+export function registerWasmKernels(): string[] {
+  if (registered !== null) return registered;
+  const configs: tf.KernelConfig[] = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig];
+  for (const name of ["Conv2D", "FusedConv2D"]) {
+    const original = tf.getKernel(name, "wasm");
+    if (original === undefined) throw new Error(`wasm backend has no ${name} kernel to wrap`);
+    // Keeps the original's setupFunc: it binds the wasm function the kernel calls.
+    configs.push(withExplicitPadding(original));
+  }
+  for (const config of configs) replace(config);
+  registered = configs.map((c) => c.kernelName);
+  return registered;
 }

@@ -1,0 +1,220 @@
+/**
+ * The two gradients of a 2-D convolution as forward convolutions that the wasm
+ * backend's XNNPACK Conv2D runs (lecture 7.1: the backward pass of a convolution is a
+ * convolution, "transposed").
+ *
+ * Forward (NHWC): y[n,i,j,o] = sum_{a,b,c} x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] w[a,b,c,o]
+ *
+ * - filter gradient: dw[a,b,c,o] = sum_{n,i,j} x[..] dy[n,i,j,o], a convolution of x with
+ *   batch and channels exchanged ([C, H, W, N]) by the filter dy ([oh, ow, N, O]), the
+ *   forward stride acting as dilation and the forward dilation as stride;
+ * - input gradient: dx = a stride-1 convolution of dy, zero-dilated by the stride and
+ *   padded by (k - 1) * d - pad, with the spatially reversed filter, in/out channels
+ *   exchanged. This is also the forward pass of tf.conv2dTranspose.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { call, free, make, pad, reshape, slice, transpose, view, type Info } from "./calls";
+
+type Pad = tf.Conv2DAttrs["pad"];
+type Rounding = tf.Conv2DAttrs["dimRoundingMode"];
+type Pair = number | [number, number];
+
+function pair(v: Pair | undefined): [number, number] {
+  if (v === undefined) return [1, 1];
+  return typeof v === "number" ? [v, v] : v;
+}
+
+function checkFormat(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== "NHWC") {
+    throw new Error(
+      `${kernel} on wasm: dataFormat '${dataFormat}' is not supported; use 'NHWC' (channels last)`,
+    );
+  }
+}
+
+/** Forward convolution with explicit, non-negative padding. */
+function conv(
+  backend: BackendWasm,
+  x: Info,
+  filter: Info,
+  strides: [number, number],
+  dilations: [number, number],
+  [top, bottom, left, right]: [number, number, number, number],
+): Info {
+  return call(
+    backend,
+    "Conv2D",
+    { x, filter },
+    {
+      strides,
+      dilations,
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: "NHWC",
+    },
+  );
+}
+
+interface BackpropFilterAttrs {
+  strides: Pair;
+  pad: Pad;
+  dataFormat?: "NHWC" | "NCHW";
+  dimRoundingMode?: Rounding;
+  filterShape: [number, number, number, number];
+  /** Not passed by tfjs today (its conv gradients refuse dilation), accepted all the same. */
+  dilations?: Pair;
+}
+
+/** dw = conv(x^T, dy^T): [C, H, W, N] * [oh, ow, N, O] -> [C, kh, kw, O] -> [kh, kw, C, O]. */
+export function conv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}): Info {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  const attrs = args.attrs as unknown as BackpropFilterAttrs;
+  checkFormat("Conv2DBackpropFilter", attrs.dataFormat);
+  const dilations = pair(attrs.dilations);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { inHeight: H, inWidth: W, inChannels: C, outChannels: O } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  // dy's own size: tfjs-core's conv gradients drop dimRoundingMode, so info's may differ.
+  const [, oh, ow] = dy.shape;
+  const { top, left } = info.padInfo;
+  // Bottom/right padding so that the output covers exactly kh x kw taps; when the forward
+  // convolution ignored the last rows, the output has extra taps that we slice away.
+  const bottom = Math.max(0, (kh - 1) * dh + (oh - 1) * sh + 1 - H - top);
+  const right = Math.max(0, (kw - 1) * dw + (ow - 1) * sw + 1 - W - left);
+
+  const xT = transpose(backend, x, [3, 1, 2, 0]);
+  const dyT = transpose(backend, dy, [1, 2, 0, 3]);
+  let g = conv(backend, xT, dyT, [dh, dw], [sh, sw], [top, bottom, left, right]);
+  free(backend, xT, dyT);
+  if (g.shape[1] !== kh || g.shape[2] !== kw) {
+    const cut = slice(backend, g, [0, 0, 0, 0], [C, kh, kw, O]);
+    free(backend, g);
+    g = cut;
+  }
+  const out = transpose(backend, g, [1, 2, 0, 3]);
+  free(backend, g);
+  return out;
+}
+
+interface BackpropInputAttrs {
+  strides: Pair;
+  pad: Pad;
+  dataFormat?: "NHWC" | "NCHW";
+  dimRoundingMode?: Rounding;
+  inputShape: [number, number, number, number];
+  dilations?: Pair;
+}
+
+/** The filter reversed in space with in/out channels exchanged: [kh, kw, C, O] -> [kh, kw, O, C]. */
+function flipFilter(backend: BackendWasm, filter: Info): Info {
+  const [kh, kw, C, O] = filter.shape;
+  const src = view(backend, filter).slice();
+  return make(backend, [kh, kw, O, C], (dst) => {
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const from = ((kh - 1 - a) * kw + (kw - 1 - b)) * C * O;
+        const to = (a * kw + b) * O * C;
+        for (let c = 0; c < C; c++) {
+          for (let o = 0; o < O; o++) dst[to + o * C + c] = src[from + c * O + o];
+        }
+      }
+    }
+  });
+}
+
+/** dy with (s - 1) zeros inserted between rows and columns: [N, oh, ow, O] -> [N, oh*sh, ow*sw, O]. */
+function zeroDilate(backend: BackendWasm, dy: Info, sh: number, sw: number): Info {
+  const [N, oh, ow, O] = dy.shape;
+  const r = reshape(backend, dy, [N, oh, 1, ow, 1, O]);
+  const p = pad(backend, r, [
+    [0, 0],
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ]);
+  free(backend, r);
+  const out = reshape(backend, p, [N, oh * sh, ow * sw, O]);
+  free(backend, p);
+  return out;
+}
+
+/** dx = conv(dilate(dy), flip(w)), stride 1; also the forward pass of conv2dTranspose. */
+export function conv2DBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs: tf.NamedAttrMap;
+}): Info {
+  const backend = args.backend as BackendWasm;
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const attrs = args.attrs as unknown as BackpropInputAttrs;
+  checkFormat("Conv2DBackpropInput", attrs.dataFormat);
+  const dilations = pair(attrs.dilations);
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { inHeight: H, inWidth: W, batchSize: N, outChannels: O } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const [, oh, ow] = dy.shape;
+  const { top, left } = info.padInfo;
+
+  // Rows of the dilated dy: (oh - 1) * sh + 1 (plus sh - 1 trailing zeros from zeroDilate).
+  let z = sh > 1 || sw > 1 ? zeroDilate(backend, dy, sh, sw) : dy;
+  const zh = sh > 1 || sw > 1 ? oh * sh : oh;
+  const zw = sh > 1 || sw > 1 ? ow * sw : ow;
+  let pt = (kh - 1) * dh - top;
+  let pl = (kw - 1) * dw - left;
+  let pb = H + (kh - 1) * dh - pt - zh;
+  let pr = W + (kw - 1) * dw - pl - zw;
+  if (pt < 0 || pl < 0 || pb < 0 || pr < 0) {
+    // Padding larger than the kernel (or trailing zeros not needed): crop instead.
+    const begin = [0, Math.max(0, -pt), Math.max(0, -pl), 0];
+    const size = [N, zh - begin[1] - Math.max(0, -pb), zw - begin[2] - Math.max(0, -pr), O];
+    const cut = slice(backend, z, begin, size);
+    if (z !== dy) free(backend, z);
+    z = cut;
+    [pt, pl, pb, pr] = [Math.max(0, pt), Math.max(0, pl), Math.max(0, pb), Math.max(0, pr)];
+  }
+  const flipped = flipFilter(backend, filter);
+  const out = conv(backend, z, flipped, [1, 1], [dh, dw], [pt, pb, pl, pr]);
+  free(backend, flipped);
+  if (z !== dy) free(backend, z);
+  return out;
+}
+
+export const conv2DBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: "Conv2DBackpropFilter",
+  backendName: "wasm",
+  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+};
+
+export const conv2DBackpropInputConfig: tf.KernelConfig = {
+  kernelName: "Conv2DBackpropInput",
+  backendName: "wasm",
+  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+};
