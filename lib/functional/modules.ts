@@ -1,0 +1,175 @@
+/**
+ * Module-style wrappers (nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d):
+ * weight and bias held as tfjs variables, initialised as PyTorch does (uniform in
+ * +-1/sqrt(fan_in), fan_in = weight.shape[1] * kernel area, so for transposed
+ * convolutions the *output* channels count, as in PyTorch), settable like the lecture's
+ * `m.weight.copy_(...)` / `m.bias.zero_()`.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+import { Rng } from "../random";
+import { conv1d, conv2d, convTranspose1d, convTranspose2d } from "./conv";
+import type {
+  Conv1dOptions,
+  Conv2dOptions,
+  ConvTranspose1dOptions,
+  ConvTranspose2dOptions,
+  Pair,
+} from "./shapes";
+
+/** Construction options shared by the modules. */
+export interface ModuleInit {
+  /** Default true. */
+  bias?: boolean;
+  /** Where the initial weights are drawn from; default a shared "functional.modules" stream. */
+  rng?: Rng;
+}
+
+let defaultRng: Rng | null = null;
+function sharedRng(): Rng {
+  defaultRng ??= Rng.stream("functional.modules");
+  return defaultRng;
+}
+
+function uniformVariable(shape: number[], bound: number, rng: Rng): tf.Variable {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = rng.uniform(-bound, bound);
+  return tf.tidy(() => tf.variable(tf.tensor(values, shape)));
+}
+
+/** Shared weight/bias handling. */
+abstract class ConvModule {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+
+  protected constructor(weightShape: number[], outChannels: number, init: ModuleInit) {
+    const rng = init.rng ?? sharedRng();
+    const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
+    const bound = 1 / Math.sqrt(fanIn);
+    this.weight = uniformVariable(weightShape, bound, rng);
+    this.bias = init.bias === false ? null : uniformVariable([outChannels], bound, rng);
+  }
+
+  /** Copies values into the weight; any array or tensor with as many elements (like torch's copy_). */
+  setWeight(values: tf.Tensor | number[] | number[][] | number[][][] | number[][][][]): void {
+    const t = values instanceof tf.Tensor ? values : tf.tensor(values);
+    try {
+      if (t.size !== this.weight.size) {
+        throw new Error(
+          `setWeight: got ${t.size} values of shape [${t.shape.join(", ")}], the weight has shape [${this.weight.shape.join(", ")}]`,
+        );
+      }
+      tf.tidy(() => this.weight.assign(t.reshape(this.weight.shape).toFloat()));
+    } finally {
+      if (!(values instanceof tf.Tensor)) t.dispose();
+    }
+  }
+
+  /** Copies values into the bias (one per output channel). */
+  setBias(values: tf.Tensor | number[]): void {
+    if (this.bias === null) throw new Error("setBias: this module was built with bias: false");
+    const bias = this.bias;
+    const t = values instanceof tf.Tensor ? values : tf.tensor(values);
+    try {
+      if (t.size !== bias.size) {
+        throw new Error(`setBias: got ${t.size} values, the bias has ${bias.size}`);
+      }
+      tf.tidy(() => bias.assign(t.reshape(bias.shape).toFloat()));
+    } finally {
+      if (!(values instanceof tf.Tensor)) t.dispose();
+    }
+  }
+
+  /** Sets the bias to zero (bias.zero_()). */
+  zeroBias(): void {
+    if (this.bias !== null) this.bias.assign(tf.zerosLike(this.bias));
+  }
+
+  /** The trainable variables, weight first. */
+  parameters(): tf.Variable[] {
+    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  }
+
+  /** Frees the weight and bias. */
+  dispose(): void {
+    this.weight.dispose();
+    this.bias?.dispose();
+  }
+}
+
+const kPair = (k: number | Pair): Pair => (typeof k === "number" ? [k, k] : k);
+
+/** nn.Conv1d: weight [out, in, k]. */
+export class Conv1d extends ConvModule {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: Conv1dOptions & ModuleInit = {},
+  ) {
+    super([outChannels, inChannels, kernelSize], outChannels, options);
+  }
+  /** [N, in, W] → [N, out, W']. */
+  apply<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
+    return conv1d(x, this.weight as tf.Tensor3D, this.bias as tf.Tensor1D | null, this.options);
+  }
+}
+
+/** nn.Conv2d: weight [out, in, kh, kw]. */
+export class Conv2d extends ConvModule {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number | Pair,
+    readonly options: Conv2dOptions & ModuleInit = {},
+  ) {
+    super([outChannels, inChannels, ...kPair(kernelSize)], outChannels, options);
+  }
+  /** [N, in, H, W] → [N, out, H', W']. */
+  apply<T extends tf.Tensor3D | tf.Tensor4D>(x: T): T {
+    return conv2d(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D | null, this.options);
+  }
+}
+
+/** nn.ConvTranspose1d: weight [in, out, k]. */
+export class ConvTranspose1d extends ConvModule {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly options: ConvTranspose1dOptions & ModuleInit = {},
+  ) {
+    super([inChannels, outChannels, kernelSize], outChannels, options);
+  }
+  /** [N, in, W] → [N, out, (W-1)s - 2p + d(k-1) + outputPadding + 1]. */
+  apply<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
+    return convTranspose1d(
+      x,
+      this.weight as tf.Tensor3D,
+      this.bias as tf.Tensor1D | null,
+      this.options,
+    );
+  }
+}
+
+/** nn.ConvTranspose2d: weight [in, out, kh, kw]. */
+export class ConvTranspose2d extends ConvModule {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number | Pair,
+    readonly options: ConvTranspose2dOptions & ModuleInit = {},
+  ) {
+    super([inChannels, outChannels, ...kPair(kernelSize)], outChannels, options);
+  }
+  /** [N, in, H, W] → [N, out, H', W']. */
+  apply<T extends tf.Tensor3D | tf.Tensor4D>(x: T): T {
+    return convTranspose2d(
+      x,
+      this.weight as tf.Tensor4D,
+      this.bias as tf.Tensor1D | null,
+      this.options,
+    );
+  }
+}
