@@ -18,6 +18,7 @@ import {
   convTranspose1dReference,
   convTranspose2d,
   convTranspose2dReference,
+  transposedConvTerms,
 } from "../lib/functional";
 import { Rng } from "../lib/random";
 
@@ -94,6 +95,28 @@ describe("functional: random cases against the plain references and tf.grad", ()
       );
     }
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("transposedConvTerms' output row equals the reference (40 cases)", () => {
+    const rng = Rng.stream("test.functional.terms");
+    for (let t = 0; t < 40; t++) {
+      const c = random1dCase(rng);
+      const opts = {
+        stride: c.stride,
+        padding: c.padding,
+        outputPadding: rng.int(Math.max(c.stride, c.dilation)),
+        dilation: c.dilation,
+      };
+      const x = randomNested(rng, [c.w]) as number[];
+      const k = randomNested(rng, [c.k]) as number[];
+      const expected = convTranspose1dReference([[x]], [[k]], null, opts)[0]?.[0] as number[];
+      if (expected.length < 1) continue;
+      const terms = transposedConvTerms(x, k, opts);
+      assert.equal(terms.rows.length, c.w + 1);
+      assert.equal(terms.columnLabels.length, terms.rows[0]?.length);
+      assert.equal(new Set(terms.columnLabels).size, terms.columnLabels.length);
+      assert.ok(maxAbsDiff(terms.output, expected) < 1e-9, JSON.stringify(opts));
+    }
   });
 
   it("conv1d equals the inner products (60 cases)", () => {

@@ -4,6 +4,7 @@
  */
 export { conv1d, conv2d, convTranspose1d, convTranspose2d } from "./conv";
 export { coverageMap, type CoverageOptions } from "./coverage";
+export { transposedConvTerms, type TransposedConvTerms } from "./decomposition";
 export {
   interpolate,
   linearSourceCoordinate,
