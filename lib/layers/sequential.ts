@@ -18,7 +18,12 @@ export class Sequential extends Module {
     return this.layers.map((m, i): [string, Module] => [String(i), m]);
   }
 
+  /** Applies the layers in turn (intermediates freed: safe outside tf.tidy). */
   override forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.forwardLayers(x));
+  }
+
+  private forwardLayers(x: tf.Tensor): tf.Tensor {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const layer = this.layers[i] as Module;

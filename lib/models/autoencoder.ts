@@ -129,12 +129,12 @@ export class EncoderDecoder extends Module {
         `${this.name}.encode: expected images [N, ${this.inputSize[1]}, ${this.inputSize[2]}, ${this.inputSize[0]}] (NHWC), got [${x.shape.join(", ")}]`,
       );
     }
-    return this.encoder.forward(x) as tf.Tensor4D;
+    return tf.tidy(() => this.encoder.forward(x) as tf.Tensor4D);
   }
 
   /** g: codes -> images. */
   decode(z: tf.Tensor4D): tf.Tensor4D {
-    return this.decoder.forward(z) as tf.Tensor4D;
+    return tf.tidy(() => this.decoder.forward(z) as tf.Tensor4D);
   }
 
   /** g(f(x)). */

@@ -1,0 +1,117 @@
+/**
+ * A small MNIST CNN classifier, used as a measuring instrument: the fraction of
+ * reconstructions it still labels with the original digit ("digit kept"), and its
+ * confidence on decoded samples against on real digits.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ReLU } from "../layers/activation";
+import { Conv2d } from "../layers/conv";
+import { Linear } from "../layers/linear";
+import { Module } from "../layers/module";
+import { MaxPool2d } from "../layers/pooling";
+import { Sequential } from "../layers/sequential";
+import { Flatten } from "../layers/shape";
+import { Rng } from "../random";
+import { settings } from "../settings";
+import type { ModelConfig } from "./autoencoder";
+
+export interface ClassifierOptions {
+  /** Channels of the first conv (the second has twice as many); default 16. */
+  nbChannels?: number;
+  /** Hidden units of the fully connected layer; default 128. */
+  nbHidden?: number;
+  /** Default 10. */
+  nbClasses?: number;
+  seed?: number;
+}
+
+/** Images [N, 28, 28, 1] -> logits [N, classes]. */
+export class MnistClassifier extends Module {
+  readonly name = "MnistClassifier";
+  readonly net: Sequential;
+  readonly nbClasses: number;
+  readonly config: ModelConfig;
+
+  constructor(options: ClassifierOptions = {}) {
+    super();
+    const c = options.nbChannels ?? 16;
+    const hidden = options.nbHidden ?? 128;
+    this.nbClasses = options.nbClasses ?? 10;
+    const seed = options.seed ?? settings.seed;
+    const rng = Rng.stream("MnistClassifier/init", seed);
+    this.net = new Sequential(
+      new Conv2d(1, c, { kernelSize: 5, rng }), //      1 x 28 x 28 -> c x 24 x 24
+      new ReLU(),
+      new MaxPool2d(2), //                              c x 24 x 24 -> c x 12 x 12
+      new Conv2d(c, 2 * c, { kernelSize: 5, rng }), //  c x 12 x 12 -> 2c x 8 x 8
+      new ReLU(),
+      new MaxPool2d(2), //                              2c x 8 x 8 -> 2c x 4 x 4
+      new Flatten(), //                                 2c x 4 x 4 -> 32c
+      new Linear(2 * c * 16, hidden, { rng }),
+      new ReLU(),
+      new Linear(hidden, this.nbClasses, { rng }),
+    );
+    this.config = {
+      model: "MnistClassifier",
+      nbChannels: c,
+      nbHidden: hidden,
+      nbClasses: this.nbClasses,
+      seed,
+    };
+  }
+
+  override children(): Array<[string, Module]> {
+    return [["net", this.net]];
+  }
+
+  /** Logits [N, classes]. */
+  override forward(x: tf.Tensor): tf.Tensor2D {
+    if (x.rank !== 4 || x.shape[1] !== 28 || x.shape[2] !== 28 || x.shape[3] !== 1) {
+      throw new Error(
+        `MnistClassifier: expected images [N, 28, 28, 1] (NHWC), got [${x.shape.join(", ")}]`,
+      );
+    }
+    return this.net.forward(x) as tf.Tensor2D;
+  }
+
+  /** Class probabilities [N, classes] (softmax), computed in batches; the caller disposes. */
+  probabilities(images: tf.Tensor4D, batchSize = 500): tf.Tensor2D {
+    return tf.tidy(() => {
+      const n = images.shape[0];
+      const parts: tf.Tensor2D[] = [];
+      for (let s = 0; s < n; s += batchSize) {
+        const b = tf.slice(images, [s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]);
+        parts.push(tf.softmax(this.forward(b)));
+      }
+      return parts.length === 1 ? (parts[0] as tf.Tensor2D) : tf.concat(parts, 0);
+    });
+  }
+
+  /** The most probable class of each image. */
+  predict(images: tf.Tensor4D, batchSize = 500): Int32Array {
+    const labels = tf.tidy(() => tf.argMax(this.probabilities(images, batchSize), 1));
+    const out = Int32Array.from(labels.dataSync());
+    labels.dispose();
+    return out;
+  }
+
+  /** The probability of the most probable class of each image (its confidence). */
+  confidence(images: tf.Tensor4D, batchSize = 500): Float32Array {
+    const top = tf.tidy(() => tf.max(this.probabilities(images, batchSize), 1));
+    const out = Float32Array.from(top.dataSync());
+    top.dispose();
+    return out;
+  }
+}
+
+/** The fraction of positions where `predicted` equals `labels` (e.g. the "digit kept" rate). */
+export function agreement(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
+  if (predicted.length !== labels.length || predicted.length === 0) {
+    throw new Error(
+      `agreement: need two non-empty label lists of one length, got ${predicted.length} and ${labels.length}`,
+    );
+  }
+  let same = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) same++;
+  return same / predicted.length;
+}
