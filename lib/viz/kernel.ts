@@ -62,19 +62,22 @@ export function inNotebook(): boolean {
 
 /**
  * Publishes one display_data message carrying every mime type of `bundle`.
- * With a `displayId`, the first call creates the output and later calls with the same
- * id replace it in place (update_display_data). Throws outside a notebook.
+ * With `displayId`, the first call (update false) creates the output and later calls
+ * with the same id and update true replace it in place. Throws outside a notebook.
  */
-export function publish(bundle: MimeBundle, displayId?: string, update = false): void {
+export function publish(
+  bundle: MimeBundle,
+  options: { displayId?: string; update?: boolean; metadata?: Record<string, unknown> } = {},
+): void {
   const write = kernelJupyter()?.lastWriteDisplayData;
   if (write === null || write === undefined) {
     throw new Error(
       "publish: not running inside a tslab notebook kernel (check inNotebook() first)",
     );
   }
-  const message: DisplayMessage = { data: bundle, metadata: {} };
-  if (displayId !== undefined) message.transient = { display_id: displayId };
-  write(message, update);
+  const message: DisplayMessage = { data: bundle, metadata: options.metadata ?? {} };
+  if (options.displayId !== undefined) message.transient = { display_id: options.displayId };
+  write(message, options.update ?? false);
 }
 
 /** Base64 of binary data, the encoding Jupyter expects for image/png. */

@@ -137,7 +137,10 @@ export class Progress {
       `<div style="font-family:monospace;white-space:pre">` +
       `<progress value="${this.done}" max="${this.total}" style="width:12em;vertical-align:middle"></progress> ` +
       `${escapeHtml(summary ? `${this.stats(t, final)}  ${summary}` : this.stats(t, final))}</div>`;
-    publish({ "text/html": html, "text/plain": text }, this.displayId, this.shownOnce);
+    publish(
+      { "text/html": html, "text/plain": text },
+      { displayId: this.displayId, update: this.shownOnce },
+    );
     this.markShown(t);
   }
 

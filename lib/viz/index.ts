@@ -1,0 +1,52 @@
+/**
+ * Everything a notebook draws with: `import { figure, Progress, ... } from "dlc7/viz"`.
+ */
+export { Progress, type ProgressMode, type ProgressOptions } from "./progress";
+export {
+  imageGrid,
+  renderGrid,
+  grayLevel,
+  divergingColor,
+  TITLE_HEIGHT,
+  type ImageBatch,
+  type GridOptions,
+  type Colormap,
+} from "./grid";
+export { encodePng, pngSize, type RasterImage } from "./png";
+export { svgToPng } from "./rasterize";
+export { writePng } from "./files";
+export {
+  lineChart,
+  trainingCurves,
+  scatter,
+  quiver,
+  histogramDensity,
+  heatmap,
+  barChart,
+  type ChartSpec,
+  type ChartOptions,
+  type Series,
+  type LineOptions,
+  type CurveOptions,
+  type ScatterData,
+  type ScatterOptions,
+  type ArrowData,
+  type QuiverOptions,
+  type HistogramOptions,
+  type HeatmapOptions,
+  type Bar,
+  type BarOptions,
+} from "./charts";
+export { renderChart, compileChart, type RenderedChart, type RenderOptions } from "./render";
+export { showPng, showHtml, showChart, type ShowChartOptions } from "./show";
+export { showTable, saveTable, tableHtml, type TableOptions } from "./tables";
+export { figure, saveFigure, Figure, type FigureInfo, type SaveFigureOptions } from "./figures";
+export {
+  readManifest,
+  readRunState,
+  type Manifest,
+  type FigureEntry,
+  type TableEntry,
+  type RunState,
+} from "./manifest";
+export { inNotebook } from "./kernel";
