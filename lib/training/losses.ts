@@ -1,0 +1,169 @@
+/**
+ * The losses of lecture 7, each as the lecture writes it, and the loss functions the
+ * training loop takes (model, input, target -> named scalar terms).
+ *
+ * Images are NHWC [N, H, W, C]; "/ N" divides by the batch size, as `input.size(0)`.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** What a loss function returns: the scalar to minimise and named terms to log. */
+export interface LossResult {
+  loss: tf.Scalar;
+  /** Extra values logged per epoch on train and test (e.g. kl and fit), never differentiated. */
+  terms?: Record<string, tf.Scalar>;
+}
+
+/** Where a loss or transform is called from, and a seeded source for its random draws. */
+export interface StepContext {
+  /** false while evaluating on the test set. */
+  training: boolean;
+  /** A fresh seed for a tfjs random op (tf.randomNormal(..., seed)). */
+  seed(): number;
+  /** 1-based epoch. */
+  epoch: number;
+  /** 1-based step within the epoch (the batch index when evaluating). */
+  step: number;
+}
+
+/** A loss function for train(): called inside the gradient tape and inside tf.tidy. */
+export type LossFn<M> = (
+  model: M,
+  input: tf.Tensor,
+  target: tf.Tensor,
+  ctx: StepContext,
+) => LossResult;
+
+/** Anything with forward(x). */
+export interface Forward {
+  forward(x: tf.Tensor): tf.Tensor;
+}
+
+/** Anything with encode and decode (autoencoders, VAEs). */
+export interface EncodeDecode {
+  encode(x: tf.Tensor4D): tf.Tensor4D;
+  decode(z: tf.Tensor4D): tf.Tensor4D;
+}
+
+function checkSameShape(what: string, a: tf.Tensor, b: tf.Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((n, i) => n !== b.shape[i])) {
+    throw new Error(
+      `${what}: output [${a.shape.join(", ")}] and target [${b.shape.join(", ")}] must have the same shape`,
+    );
+  }
+}
+
+/**
+ * 7.2: 0.5 * (output - input).pow(2).sum() / input.size(0), the empirical estimate of
+ * E ||X - g(f(X))||^2 (up to the 1/2).
+ */
+export function halfSumSquaredError(output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  checkSameShape("halfSumSquaredError", output, target);
+  return tf.tidy(() =>
+    tf.div(tf.mul(0.5, tf.sum(tf.squaredDifference(output, target))), output.shape[0] ?? 1),
+  );
+}
+
+/** 7.3 super-resolution: (output - original).pow(2).sum() / output.size(0). */
+export function sumSquaredError(output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  checkSameShape("sumSquaredError", output, target);
+  return tf.tidy(() => tf.div(tf.sum(tf.squaredDifference(output, target)), output.shape[0] ?? 1));
+}
+
+/** nn.MSELoss(): the mean of (output - target)^2 over every element (7.3's 2-d example). */
+export function meanSquaredError(output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  checkSameShape("meanSquaredError", output, target);
+  return tf.tidy(() => tf.mean(tf.squaredDifference(output, target)));
+}
+
+/** nn.L1Loss(): the mean of |output - target| (Noise2Noise: estimates the median). */
+export function meanAbsoluteError(output: tf.Tensor, target: tf.Tensor): tf.Scalar {
+  checkSameShape("meanAbsoluteError", output, target);
+  return tf.tidy(() => tf.mean(tf.abs(tf.sub(output, target))));
+}
+
+/** nn.CrossEntropyLoss(): mean over the batch of -log softmax(logits)[label]. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  if (logits.rank !== 2 || labels.rank !== 1 || logits.shape[0] !== labels.shape[0]) {
+    throw new Error(
+      `crossEntropy: expected logits [N, K] and labels [N], got [${logits.shape.join(", ")}] and [${labels.shape.join(", ")}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(labels, "int32"), logits.shape[1])), 1);
+    return tf.neg(tf.mean(picked));
+  });
+}
+
+/** Splits an encoder output [N, h, w, 2d] (NHWC) into mu_f and logvar_f along channels. */
+export function splitMuLogvar(param: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+  const c = param.shape[3];
+  if (c % 2 !== 0) {
+    throw new Error(`splitMuLogvar: the encoder must output 2d channels (mu and logvar), got ${c}`);
+  }
+  return tf.split(param, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+}
+
+/**
+ * 7.4: kl = -0.5 * (1 + logvar_f - mu_f.pow(2) - logvar_f.exp()); kl_loss = kl.sum() / N,
+ * the closed form of D_KL(N(mu, diag(sigma^2)) || N(0, I)) averaged over the batch.
+ */
+export function vaeKl(muF: tf.Tensor, logvarF: tf.Tensor): tf.Scalar {
+  checkSameShape("vaeKl", muF, logvarF);
+  return tf.tidy(() => {
+    const kl = tf.mul(-0.5, tf.sub(tf.sub(tf.add(1, logvarF), tf.square(muF)), tf.exp(logvarF)));
+    return tf.div(tf.sum(kl), muF.shape[0] ?? 1);
+  });
+}
+
+/** 7.4: z = randn_like(mu_f) * exp(0.5 * logvar_f) + mu_f (the re-parameterization trick). */
+export function reparameterize(muF: tf.Tensor4D, logvarF: tf.Tensor4D, seed: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const std = tf.exp(tf.mul(0.5, logvarF));
+    return tf.add(tf.mul(tf.randomNormal(muF.shape, 0, 1, "float32", seed), std), muF);
+  });
+}
+
+/** `forward` then a reconstruction error: the loss of train() for plain and denoising AEs. */
+export function reconstructionLoss(
+  error: (output: tf.Tensor, target: tf.Tensor) => tf.Scalar = halfSumSquaredError,
+): LossFn<Forward> {
+  return (model, input, target) => ({ loss: error(model.forward(input), target) });
+}
+
+export interface VaeLossOptions {
+  /** Weight of the KL term (beta-VAE, Higgins et al. 2017); default 1. */
+  beta?: number;
+}
+
+/**
+ * 7.4's loss, exactly the lecture's code: param_f = encode(input), split into mu_f and
+ * logvar_f, kl_loss, z sampled by re-parameterization, fit_loss = 0.5 * sum((decode(z) -
+ * input)^2) / N, loss = beta * kl_loss + fit_loss. Logs `kl` and `fit` separately.
+ */
+export function vaeLoss(options: VaeLossOptions = {}): LossFn<EncodeDecode> {
+  const beta = options.beta ?? 1;
+  if (!Number.isFinite(beta) || beta < 0)
+    throw new Error(`vaeLoss: beta must be >= 0, got ${beta}`);
+  return (model, input, target, ctx) => {
+    const [muF, logvarF] = splitMuLogvar(model.encode(input as tf.Tensor4D));
+    const kl = vaeKl(muF, logvarF);
+    const z = reparameterize(muF, logvarF, ctx.seed());
+    const fit = halfSumSquaredError(model.decode(z), target);
+    const loss = beta === 1 ? tf.add(kl, fit) : tf.add(tf.mul(beta, kl), fit);
+    return { loss: loss as tf.Scalar, terms: { kl, fit } };
+  };
+}
+
+/** Cross-entropy for a classifier, with the error rate logged as `error`. */
+export function classificationLoss(): LossFn<Forward> {
+  return (model, input, target) => {
+    const logits = model.forward(input) as tf.Tensor2D;
+    const labels = target as tf.Tensor1D;
+    const loss = crossEntropy(logits, labels);
+    const error = tf.tidy(() =>
+      tf.mean(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.cast(labels, "int32")), "float32")),
+    ) as tf.Scalar;
+    return { loss, terms: { error } };
+  };
+}
