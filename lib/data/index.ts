@@ -5,6 +5,7 @@
  */
 export * from "./data-error";
 export * from "./idx";
+export * from "./image-tensor";
 export * from "./checksums";
 export * from "./download";
 export * from "./datasets";
