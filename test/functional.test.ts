@@ -46,6 +46,7 @@ describe("functional: the lecture's examples", () => {
   });
 
   it("item 2: nn.ConvTranspose1d with weight [1,2,1] and zero bias on [1,0,0,0,-1]", () => {
+    const before = tf.memory().numTensors;
     const m = new ConvTranspose1d(1, 1, 3);
     m.zeroBias();
     m.setWeight([1, 2, 1]);
@@ -56,6 +57,7 @@ describe("functional: the lecture's examples", () => {
     assert.equal(torchString(y), "tensor([[[ 1.,  2.,  1.,  0., -1., -2., -1.]]])");
     tf.dispose([x, y]);
     m.dispose();
+    assert.equal(tf.memory().numTensors, before);
   });
 
   it("item 3: the slide's convolution gives [9,0,1,3,-5,-3,6] of size W - w + 1", () => {

@@ -12,7 +12,7 @@ export interface TransposedConvTerms {
   rows: number[][];
   /** "x[0] = 1", ..., "sum". */
   rowLabels: string[];
-  /** One per column: "y[j]" for output positions, "cropped" for columns removed by padding, "y[j] (output padding)". */
+  /** One per column: "y[j]" for output positions, "cut f" for full-output columns that padding crops, "y[j]+" for output-padding columns. */
   columnLabels: string[];
   /** The transposed convolution's output (the sum row without the cropped columns). */
   output: number[];
@@ -54,8 +54,8 @@ export function transposedConvTerms(
     .map((_, f) => rows.reduce((acc, r) => acc + (r[f] as number), 0));
   const columnLabels = sum.map((_, f) => {
     const j = f - padding;
-    if (j < 0 || j >= outSize) return `cropped ${f < padding ? "left" : "right"} ${f}`;
-    return f >= full ? `y[${j}] (output padding)` : `y[${j}]`;
+    if (j < 0 || j >= outSize) return `cut ${f}`;
+    return f >= full ? `y[${j}]+` : `y[${j}]`;
   });
   return {
     rows: [...rows, sum],

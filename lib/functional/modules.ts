@@ -83,7 +83,8 @@ abstract class ConvModule {
 
   /** Sets the bias to zero (bias.zero_()). */
   zeroBias(): void {
-    if (this.bias !== null) this.bias.assign(tf.zerosLike(this.bias));
+    const bias = this.bias;
+    if (bias !== null) tf.tidy(() => bias.assign(tf.zerosLike(bias)));
   }
 
   /** The trainable variables, weight first. */
