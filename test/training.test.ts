@@ -23,6 +23,7 @@ import {
   type LossFn,
 } from "../lib/training/losses";
 import { train, type Transform } from "../lib/training/train";
+import { downscale2x, gaussianNoise as noiseTransform } from "../lib/training/transforms";
 
 /** n 28x28 images of a Gaussian blob at a random place (a 2-parameter family). */
 function blobs(n: number, rng: Rng): tf.Tensor4D {
@@ -101,6 +102,22 @@ describe("training", function () {
       near(crossEntropy(logits, labels), (lse([2, 0, 0]) - 2 + lse([0, 0, 3]) - 0) / 2);
       tf.dispose([out, tgt, mu, logvar, logits, labels]);
     });
+  });
+
+  it("transforms: downscale2x is F.avg_pool2d(x, 2); gaussianNoise is seeded and can skip test time", () => {
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1]);
+    const small = downscale2x(x);
+    assert.deepEqual(small.shape, [1, 2, 2, 1]);
+    assert.deepEqual(Array.from(small.dataSync()), [3.5, 5.5, 11.5, 13.5]);
+    assert.throws(() => downscale2x(tf.zeros([1, 3, 4, 1])), /even height and width/);
+    const noise = noiseTransform({ std: 0.5, atTest: false });
+    const ctx = (training: boolean) => ({ training, seed: () => 42, epoch: 1, step: 1 });
+    const a = noise(x, ctx(true));
+    const b = noise(x, ctx(true));
+    assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+    assert.notDeepEqual(Array.from(a.dataSync()), Array.from(x.dataSync()));
+    assert.equal(noise(x, ctx(false)), x);
+    tf.dispose([x, small, a, b]);
   });
 
   it("lowers the lecture's AE loss on tiny synthetic data, logs train and test per epoch", async () => {
