@@ -155,6 +155,41 @@ describe("layers", function () {
     }
   });
 
+  it("gradients of padded/strided Conv2d and ConvTranspose2d agree with the cpu backend", async () => {
+    const backend = tf.getBackend();
+    const rng = Rng.stream("test/grads");
+    const layers = [
+      new Conv2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, rng }),
+      new Conv2d(3, 4, { kernelSize: 5, rng }),
+      new ConvTranspose2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, rng }),
+      new ConvTranspose2d(3, 4, { kernelSize: 4, stride: 2, rng }),
+    ];
+    const x = randomInput([2, 7, 7, 3], rng);
+    const gradsOn = (name: string): Promise<number[][]> =>
+      tf.setBackend(name).then(() =>
+        layers.map((layer) =>
+          tf.tidy(() => {
+            const xv = tf.clone(x);
+            const f = (xi: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.relu(layer.forward(xi))));
+            const [dx] = tf.grads((xi: tf.Tensor) => f(xi))([xv]);
+            const { grads } = tf.variableGrads(() => f(xv), layer.parameters());
+            return [dx!, ...Object.values(grads)].flatMap((g) => Array.from(g.dataSync()));
+          }),
+        ),
+      );
+    assert.notEqual(backend, "", "no backend");
+    const ours = await gradsOn(backend);
+    const reference = await gradsOn("cpu");
+    await tf.setBackend(backend);
+    ours.forEach((g, i) => {
+      const worst = g.reduce((m, v, j) => Math.max(m, Math.abs(v - reference[i]![j]!)), 0);
+      const scale = reference[i]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(worst <= 1e-4 * scale, `layer ${i}: max difference ${worst} (scale ${scale})`);
+    });
+    x.dispose();
+    layers.forEach((l) => l.dispose());
+  });
+
   it("initialises as PyTorch: uniform in +-1/sqrt(fan_in), transposed fan_in from out channels", () => {
     const rng = Rng.stream("test/init");
     const cases: Array<
