@@ -8,7 +8,10 @@ import {
   lectureDecoder,
   lectureEncoder,
 } from "../lib/models/autoencoder";
-import { MnistClassifier, agreement } from "../lib/models/classifier";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { MnistClassifier, agreement, trainOrLoadClassifier } from "../lib/models/classifier";
 import { Rng } from "../lib/random";
 
 /** The lecture's table of tensor sizes for d = 8 (encoder, then decoder). */
@@ -158,5 +161,57 @@ describe("models", function () {
     assert.throws(() => agreement([1], [1, 2]), /one length/);
     x.dispose();
     clf.dispose();
+  });
+
+  it("trainOrLoadClassifier trains once with the shared loop, then loads the checkpoint", async function () {
+    this.timeout(60000);
+    // Two classes: a vertical or a horizontal bar at a random place.
+    const rng = Rng.stream("test/bars");
+    const make = (n: number): { name: string; images: tf.Tensor4D; labels: Int32Array } => {
+      const data = new Float32Array(n * 784);
+      const labels = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        labels[i] = rng.int(2);
+        const p = 4 + rng.int(20);
+        for (let t = 4; t < 24; t++) data[i * 784 + (labels[i] ? p * 28 + t : t * 28 + p)] = 1;
+      }
+      return { name: "bars", images: tf.tensor4d(data, [n, 28, 28, 1]), labels };
+    };
+    const trainSet = make(200);
+    const testSet = make(100);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-clf-"));
+    const lines: string[] = [];
+    const options = {
+      dir,
+      report: (l: string) => void lines.push(l),
+      epochs: 2,
+      batchSize: 10,
+      learningRate: 3e-3,
+      seed: 0,
+      progress: false as const,
+      classifier: { nbChannels: 4, nbHidden: 16, nbClasses: 2 },
+    };
+    try {
+      const first = await trainOrLoadClassifier(trainSet, testSet, options);
+      assert.equal(first.loaded, false);
+      assert.ok(first.testError < 0.1, `test error ${first.testError}`);
+      assert.deepEqual(first.log.columns.slice(0, 6), [
+        "epoch",
+        "steps",
+        "train_loss",
+        "train_error",
+        "test_loss",
+        "test_error",
+      ]);
+      const second = await trainOrLoadClassifier(trainSet, testSet, options);
+      assert.equal(second.loaded, true);
+      assert.equal(second.testError, first.testError);
+      assert.match(lines[lines.length - 1]!, /^checkpoint classifier-[0-9a-f]{16}: loaded/);
+      first.model.dispose();
+      second.model.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      tf.dispose([trainSet.images, testSet.images]);
+    }
   });
 });

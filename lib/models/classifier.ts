@@ -13,6 +13,11 @@ import { Sequential } from "../layers/sequential";
 import { Flatten } from "../layers/shape";
 import { Rng } from "../random";
 import { settings } from "../settings";
+import { trainOrLoad, type Json, type TrainOrLoadOptions } from "../training/checkpoint";
+import { classificationLoss } from "../training/losses";
+import { train } from "../training/train";
+import type { ProgressMode } from "../viz/progress";
+import type pl from "nodejs-polars";
 import type { ModelConfig } from "./autoencoder";
 
 export interface ClassifierOptions {
@@ -114,4 +119,94 @@ export function agreement(predicted: ArrayLike<number>, labels: ArrayLike<number
   let same = 0;
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) same++;
   return same / predicted.length;
+}
+
+/** Images with class labels (lib/data's Dataset fits). */
+export interface LabelledImages {
+  /** E.g. "mnist"; part of the checkpoint key. */
+  name?: string;
+  images: tf.Tensor4D;
+  labels: Int32Array;
+}
+
+export interface ClassifierTrainingOptions extends TrainOrLoadOptions {
+  /** Default 2. */
+  epochs?: number;
+  /** Default 100. */
+  batchSize?: number;
+  /** Default 1e-3. */
+  learningRate?: number;
+  /** Initialisation and shuffling seed (default settings.seed). */
+  seed?: number;
+  progress?: ProgressMode | false;
+  classifier?: Omit<ClassifierOptions, "seed">;
+}
+
+export interface TrainedClassifier {
+  model: MnistClassifier;
+  log: pl.DataFrame;
+  loaded: boolean;
+  /** Error rate on `test` (NaN without a test set). */
+  testError: number;
+}
+
+/**
+ * The measuring instrument of the notebooks: trains the classifier once with the shared
+ * loop (cross-entropy, Adam) and checkpoints it; later calls load it. The key holds the
+ * data set's name and size, the seed and the training settings.
+ */
+export async function trainOrLoadClassifier(
+  trainSet: LabelledImages,
+  testSet: LabelledImages | undefined,
+  options: ClassifierTrainingOptions = {},
+): Promise<TrainedClassifier> {
+  const seed = options.seed ?? settings.seed;
+  const epochs = options.epochs ?? 2;
+  const batchSize = options.batchSize ?? 100;
+  const learningRate = options.learningRate ?? 1e-3;
+  if (trainSet.images.shape[0] !== trainSet.labels.length) {
+    throw new Error(
+      `trainOrLoadClassifier: ${trainSet.images.shape[0]} images but ${trainSet.labels.length} labels`,
+    );
+  }
+  const build = (): MnistClassifier => new MnistClassifier({ ...options.classifier, seed });
+  const probe = build();
+  const config = probe.config as Json;
+  probe.dispose();
+  const key = {
+    name: "classifier",
+    model: config,
+    dataset: { name: trainSet.name ?? "unnamed", train: trainSet.labels.length },
+    seed,
+    training: { epochs, batchSize, learningRate },
+  };
+  const result = await trainOrLoad(
+    key,
+    build,
+    async (model) => {
+      const labels = tf.tensor1d(trainSet.labels, "int32");
+      const testLabels = testSet ? tf.tensor1d(testSet.labels, "int32") : undefined;
+      try {
+        return await train({
+          model,
+          loss: classificationLoss(),
+          train: { inputs: trainSet.images, targets: labels },
+          test: testSet && testLabels ? { inputs: testSet.images, targets: testLabels } : undefined,
+          epochs,
+          batchSize,
+          learningRate,
+          seed,
+          label: "classifier",
+          progress: options.progress,
+        });
+      } finally {
+        tf.dispose([labels, ...(testLabels ? [testLabels] : [])]);
+      }
+    },
+    options,
+  );
+  const testError = testSet
+    ? 1 - agreement(result.model.predict(testSet.images), testSet.labels)
+    : NaN;
+  return { model: result.model, log: result.log, loaded: result.loaded, testError };
 }
