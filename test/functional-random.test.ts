@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 
 import { initBackend } from "../lib/backend";
 import {
+  avgPool2d,
   conv1d,
   conv1dReference,
   conv2d,
@@ -18,6 +19,8 @@ import {
   convTranspose1dReference,
   convTranspose2d,
   convTranspose2dReference,
+  interpolate,
+  resamplingMatrix,
   transposedConvTerms,
 } from "../lib/functional";
 import { Rng } from "../lib/random";
@@ -230,6 +233,49 @@ describe("functional: random cases against the plain references and tf.grad", ()
       });
     }
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("interpolate and avgPool2d are differentiable: <L x, dy> = <x, grad> (adjoint identity)", () => {
+    const rng = Rng.stream("test.functional.adjoint");
+    const ops: [string, (x: tf.Tensor4D) => tf.Tensor4D][] = [
+      ["nearest x2.5", (x) => interpolate(x, { scaleFactor: 2.5, mode: "nearest" })],
+      ["bilinear x3", (x) => interpolate(x, { scaleFactor: 3, mode: "bilinear" })],
+      ["bilinear to 7 x 4", (x) => interpolate(x, { size: [7, 4], mode: "bilinear" })],
+      ["avgPool2d k3 s2 p1", (x) => avgPool2d(x, 3, { stride: 2, padding: 1 })],
+    ];
+    for (const [name, op] of ops) {
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomNested(rng, [2, 3, 5, 6]) as number[][][][]);
+        const shape = op(x).shape;
+        const dy = tf.tensor(randomNested(rng, shape) as number[][][][], shape);
+        const grad = tf.grad((xi: tf.Tensor4D) => op(xi).mul(dy).sum())(x);
+        const lhs = op(x).mul(dy).sum().dataSync()[0] as number;
+        const rhs = x.mul(grad).sum().dataSync()[0] as number;
+        assert.ok(
+          Math.abs(lhs - rhs) < 1e-3 * Math.max(1, Math.abs(lhs)),
+          `${name}: ${lhs} vs ${rhs}`,
+        );
+      });
+    }
+  });
+
+  it("resampling matrices have rows summing to 1", () => {
+    for (const [inSize, outSize, scale] of [
+      [2, 6, 1 / 3],
+      [5, 7, 5 / 7],
+      [7, 3, 7 / 3],
+    ] as const) {
+      for (const mode of ["nearest", "bilinear"] as const) {
+        const a = resamplingMatrix(inSize, outSize, scale, mode);
+        for (let j = 0; j < outSize; j++) {
+          const row = a.slice(j * inSize, (j + 1) * inSize);
+          assert.ok(
+            Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-6,
+            `${mode} ${inSize}->${outSize} row ${j}`,
+          );
+        }
+      }
+    }
   });
 
   it("gradients flow through convTranspose2d to input and weight", () => {

@@ -8,8 +8,11 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 
 import { initBackend } from "../lib/backend";
+import { Rng } from "../lib/random";
 import {
+  Conv1d,
   ConvTranspose1d,
+  ConvTranspose2d,
   avgPool2d,
   conv1d,
   conv2d,
@@ -424,6 +427,27 @@ describe("functional: errors where PyTorch raises", () => {
 });
 
 describe("functional: bookkeeping", () => {
+  it("modules initialise like PyTorch: uniform in +-1/sqrt(fan_in), fan_in = weight.shape[1] * kernel", () => {
+    const rng = new Rng(7); // fixed: the spread check below depends on the draw
+    const cases: [string, Conv1d | ConvTranspose1d | ConvTranspose2d, number][] = [
+      ["Conv1d(4, 6, 5)", new Conv1d(4, 6, 5, { rng }), 4 * 5],
+      ["ConvTranspose1d(4, 6, 5)", new ConvTranspose1d(4, 6, 5, { rng }), 6 * 5],
+      ["ConvTranspose2d(3, 8, 3)", new ConvTranspose2d(3, 8, 3, { rng }), 8 * 9],
+    ];
+    for (const [name, m, fanIn] of cases) {
+      const bound = 1 / Math.sqrt(fanIn);
+      for (const p of m.parameters()) {
+        const v = Array.from(p.dataSync());
+        const top = Math.max(...v.map(Math.abs));
+        assert.ok(
+          top <= bound && top > 0.7 * bound,
+          `${name} ${p.name}: max |w| ${top}, bound ${bound}`,
+        );
+      }
+      m.dispose();
+    }
+  });
+
   it("frees every intermediate tensor", () => {
     const x = tf.ones([2, 3, 6, 5]) as tf.Tensor4D;
     const w = tf.ones([3, 2, 3, 3]) as tf.Tensor4D;

@@ -9,6 +9,7 @@ export {
   interpolate,
   linearSourceCoordinate,
   nearestSourceIndex,
+  resamplingMatrix,
   type InterpolateOptions,
 } from "./interpolate";
 export { convMatrix, matVec, transpose } from "./matrix";

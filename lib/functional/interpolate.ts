@@ -1,6 +1,6 @@
 /**
  * F.interpolate with modes "nearest" and "bilinear" (align_corners = False, PyTorch's
- * default), written as gathers along each spatial axis so that the source-index rules are
+ * default), written as one resampling matrix per spatial axis so that the source-index rules are
  * PyTorch's exactly, including for non-integer scale factors (PyTorch maps coordinates with
  * 1 / scale_factor when one is given, not with in / out) and its float32 index arithmetic.
  */
@@ -31,6 +31,36 @@ export function linearSourceCoordinate(dst: number, scale: number): number {
   return src < 0 ? 0 : src;
 }
 
+/**
+ * The [out, in] resampling matrix of one axis: row j holds the weights PyTorch gives the
+ * input samples of output j (one 1 for "nearest"; 1 - lambda and lambda for "bilinear").
+ */
+export function resamplingMatrix(
+  inSize: number,
+  outSize: number,
+  scale: number,
+  mode: "nearest" | "bilinear",
+): Float32Array {
+  const a = new Float32Array(outSize * inSize);
+  for (let j = 0; j < outSize; j++) {
+    if (mode === "nearest") {
+      a[j * inSize + nearestSourceIndex(j, inSize, scale)] = 1;
+      continue;
+    }
+    const src = linearSourceCoordinate(j, scale);
+    const lo = Math.min(Math.floor(src), inSize - 1);
+    const hi = lo < inSize - 1 ? lo + 1 : lo;
+    const lambda = f32(src - lo);
+    a[j * inSize + lo] = (a[j * inSize + lo] as number) + f32(1 - lambda);
+    a[j * inSize + hi] = (a[j * inSize + hi] as number) + lambda;
+  }
+  return a;
+}
+
+/**
+ * Resamples one spatial axis by a matrix product: differentiable on every backend
+ * (gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks).
+ */
 function resizeAxis(
   x: tf.Tensor,
   axis: number,
@@ -39,32 +69,20 @@ function resizeAxis(
   mode: "nearest" | "bilinear",
 ): tf.Tensor {
   const inSize = x.shape[axis] as number;
-  if (mode === "nearest") {
-    const idx = new Int32Array(outSize);
-    for (let j = 0; j < outSize; j++) idx[j] = nearestSourceIndex(j, inSize, scale);
-    return tf.gather(x, tf.tensor1d(idx, "int32"), axis);
-  }
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const lambda = new Float32Array(outSize);
-  for (let j = 0; j < outSize; j++) {
-    const src = linearSourceCoordinate(j, scale);
-    const lo = Math.min(Math.floor(src), inSize - 1);
-    i0[j] = lo;
-    i1[j] = lo < inSize - 1 ? lo + 1 : lo;
-    lambda[j] = src - lo;
-  }
-  // Shape the weights to broadcast along `axis` only.
-  const wShape = x.shape.map((_, a) => (a === axis ? outSize : 1));
-  const l = tf.tensor(lambda, wShape);
-  const a = tf.gather(x, tf.tensor1d(i0, "int32"), axis);
-  const b = tf.gather(x, tf.tensor1d(i1, "int32"), axis);
-  return a.add(b.sub(a).mul(l));
+  const a = tf.tensor2d(resamplingMatrix(inSize, outSize, scale, mode), [outSize, inSize]);
+  const last = x.rank - 1;
+  // Swap the axis to the end, multiply, swap back (the permutation is its own inverse).
+  const perm = x.shape.map((_, i) => (i === axis ? last : i === last ? axis : i));
+  const moved = axis === last ? x : x.transpose(perm);
+  const y = tf
+    .matMul(moved.reshape([-1, inSize]), a, false, true)
+    .reshape([...moved.shape.slice(0, -1), outSize]);
+  return axis === last ? y : y.transpose(perm);
 }
 
 /**
  * F.interpolate(x, size | scale_factor, mode): x is [N, C, W] ("nearest" only) or
- * [N, C, H, W]. Differentiable (built from gathers).
+ * [N, C, H, W]. Differentiable on every backend (built from matrix products).
  */
 export function interpolate<T extends tf.Tensor3D | tf.Tensor4D>(
   x: T,
