@@ -48,7 +48,7 @@ function run(c: TorchCase): tf.Tensor {
     case "conv1d":
       return conv1d(x as tf.Tensor3D, w as tf.Tensor3D, b, {
         stride: p.stride as number,
-        padding: p.padding as number,
+        padding: p.padding as number | "same" | "valid",
         dilation: p.dilation as number,
       });
     case "conv_transpose1d":
@@ -61,7 +61,7 @@ function run(c: TorchCase): tf.Tensor {
     case "conv2d":
       return conv2d(x as tf.Tensor4D, w as tf.Tensor4D, b, {
         stride: num(p.stride),
-        padding: num(p.padding),
+        padding: p.padding === "same" || p.padding === "valid" ? p.padding : num(p.padding),
         dilation: num(p.dilation),
       });
     case "conv_transpose2d":
