@@ -373,6 +373,15 @@ describe("training", function () {
       train({ model, loss, train: { inputs: pts, targets: pts.slice(0, 5) }, progress: false }),
       /10 inputs but 5 targets/,
     );
+    let calls = 0;
+    const fickle: LossFn<Sequential> = (m, input, target) => {
+      const l = meanSquaredError(m.forward(input), target);
+      return calls++ === 0 ? { loss: l, terms: { extra: l } } : { loss: l };
+    };
+    await assert.rejects(
+      train({ model, loss: fickle, train: { inputs: pts }, batchSize: 5, progress: false }),
+      /no term "extra" at epoch 1, step 2/,
+    );
     model.dispose();
     pts.dispose();
   });

@@ -9,7 +9,7 @@ import pl from "nodejs-polars";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { Progress, type ProgressMode } from "../viz/progress";
-import type { LossFn, StepContext } from "./losses";
+import type { LossFn, LossResult, StepContext } from "./losses";
 
 /** Examples along the first axis; targets default to the inputs (autoencoders). */
 export interface Dataset {
@@ -96,7 +96,7 @@ function checkDataset(which: string, d: Dataset): number {
   return n;
 }
 
-/** The term names of a loss result, "loss" first. */
+/** The term names of a loss result, "loss" first; fixed by the first call. */
 function termNames(terms: Record<string, tf.Scalar> | undefined): string[] {
   return ["loss", ...Object.keys(terms ?? {}).filter((k) => k !== "loss")];
 }
@@ -122,6 +122,19 @@ function batchOf(
     input: inputTransform ? inputTransform(x, ctx) : x,
     target: targetTransform ? targetTransform(t, ctx) : t,
   };
+}
+
+/** The scalars of `names` in a loss result; throws if the loss function changed its terms. */
+function pickTerms(r: LossResult, names: readonly string[], where: string): tf.Scalar[] {
+  return names.map((k) => {
+    const t = k === "loss" ? r.loss : r.terms?.[k];
+    if (t === undefined) {
+      throw new Error(
+        `train: the loss function returned no term "${k}" ${where}; return the same terms every call`,
+      );
+    }
+    return t;
+  });
 }
 
 function nonFinite(names: string[], values: ArrayLike<number>): string | null {
@@ -150,7 +163,7 @@ export function evaluate<M extends Trainable>(
   // The same stream every call: test corruptions identical from epoch to epoch.
   const rng = Rng.stream("train/test-transforms", options.seed ?? settings.seed);
   const sums: Record<string, number> = {};
-  let names: string[] | null = null;
+  const names: string[] = [];
   for (let start = 0, b = 1; start < n; start += batchSize, b++) {
     const idx = new Int32Array(Math.min(batchSize, n - start)).map((_, i) => start + i);
     const ctx: StepContext = {
@@ -168,21 +181,18 @@ export function evaluate<M extends Trainable>(
         options.targetTransform,
       );
       const r = loss(model, input, target, ctx);
-      names ??= termNames(r.terms);
-      const scalars = (names as string[]).map((k) =>
-        k === "loss" ? r.loss : (r.terms?.[k] as tf.Scalar),
-      );
-      return tf.stack(scalars);
+      if (names.length === 0) names.push(...termNames(r.terms));
+      return tf.stack(pickTerms(r, names, `on the test set (batch ${b})`));
     });
     const v = values.dataSync();
     values.dispose();
-    const bad = nonFinite(names as unknown as string[], v);
+    const bad = nonFinite(names, v);
     if (bad !== null) {
       throw new Error(
         `evaluate: ${bad} on the test set after epoch ${options.epoch ?? 0} (batch ${b}); the model diverged, lower the learning rate`,
       );
     }
-    (names as unknown as string[]).forEach((k, i) => {
+    names.forEach((k, i) => {
       sums[k] = (sums[k] ?? 0) + (v[i] as number) * idx.length;
     });
   }
@@ -230,7 +240,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
   let step = 0;
   let imagesDone = 0;
   let lastYield = performance.now();
-  let names: string[] | null = null;
+  const names: string[] = [];
   let stopped: string | undefined;
   try {
     for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
@@ -262,26 +272,20 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
             );
             const { grads } = tf.variableGrads(() => {
               const r = loss(model, input, target, ctx);
-              names ??= termNames(r.terms);
-              for (const k of names) {
-                const s = k === "loss" ? r.loss : r.terms?.[k];
-                if (s === undefined)
-                  throw new Error(
-                    `train: the loss function returned no term "${k}" at epoch ${epoch}, step ${b + 1}; return the same terms every call`,
-                  );
-                kept.push(tf.keep(s));
-              }
+              if (names.length === 0) names.push(...termNames(r.terms));
+              const where = `at epoch ${epoch}, step ${b + 1}`;
+              for (const t of pickTerms(r, names, where)) kept.push(tf.keep(t));
               return r.loss;
             }, vars);
             const values = tf.stack(kept).dataSync();
-            const bad = nonFinite(names as unknown as string[], values);
+            const bad = nonFinite(names, values);
             if (bad !== null) {
               throw new Error(
                 `train: ${bad} at epoch ${epoch}, step ${b + 1} (step ${step + 1} overall); stopped before updating the parameters. Lower the learning rate or check the inputs and the loss.`,
               );
             }
             optimizer.applyGradients(grads as tf.NamedTensorMap);
-            (names as unknown as string[]).forEach((k, i) => {
+            names.forEach((k, i) => {
               sums[k] = (sums[k] ?? 0) + (values[i] as number) * idx.length;
             });
           });
@@ -300,7 +304,8 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
         }
       }
       const row: EpochRow = { epoch, steps: step };
-      for (const k of names ?? ["loss"]) row[`train_${k}`] = (sums[k] ?? NaN) / seen;
+      for (const k of names.length > 0 ? names : ["loss"])
+        row[`train_${k}`] = (sums[k] ?? NaN) / seen;
       if (options.test) {
         const testMeans = evaluate(model, loss, options.test, {
           batchSize: options.evalBatchSize,
