@@ -1,0 +1,435 @@
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import * as tf from "@tensorflow/tfjs";
+import * as pl from "nodejs-polars";
+import { Rng } from "../lib/random";
+import {
+  barChart,
+  heatmap,
+  histogramDensity,
+  lineChart,
+  quiver,
+  scatter,
+  trainingCurves,
+  type ChartSpec,
+} from "../lib/viz/charts";
+import { figure, saveFigure } from "../lib/viz/figures";
+import {
+  DIVERGING_NEGATIVE,
+  DIVERGING_POSITIVE,
+  TITLE_HEIGHT,
+  divergingColor,
+  grayLevel,
+  imageGrid,
+} from "../lib/viz/grid";
+import { readManifest, readRunState } from "../lib/viz/manifest";
+import { crc32, encodePng, type RasterImage } from "../lib/viz/png";
+import { compileChart, renderChart } from "../lib/viz/render";
+import { saveTable, tableHtml } from "../lib/viz/tables";
+
+/** A small PNG decoder (8-bit, non-interlaced) that checks every chunk's CRC. */
+function decodePng(png: Uint8Array): RasterImage {
+  const buf = Buffer.from(png);
+  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  let at = 8;
+  let width = 0;
+  let height = 0;
+  let channels: 1 | 3 | 4 = 1;
+  const idat: Buffer[] = [];
+  const types: string[] = [];
+  while (at < buf.length) {
+    const length = buf.readUInt32BE(at);
+    const type = buf.toString("latin1", at + 4, at + 8);
+    const body = buf.subarray(at + 8, at + 8 + length);
+    assert.equal(
+      buf.readUInt32BE(at + 8 + length),
+      crc32(buf.subarray(at + 4, at + 8 + length)),
+      `${type} CRC`,
+    );
+    types.push(type);
+    if (type === "IHDR") {
+      width = body.readUInt32BE(0);
+      height = body.readUInt32BE(4);
+      assert.equal(body[8], 8, "bit depth");
+      channels = ({ 0: 1, 2: 3, 6: 4 } as Record<number, 1 | 3 | 4>)[body[9]];
+      assert.equal(body[12], 0, "interlace");
+    }
+    if (type === "IDAT") idat.push(body);
+    at += 12 + length;
+  }
+  assert.deepEqual([types[0], types[types.length - 1]], ["IHDR", "IEND"]);
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const data = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let i = 0; i < stride; i++) {
+      const x = raw[y * (stride + 1) + 1 + i];
+      const a = i >= channels ? data[y * stride + i - channels] : 0;
+      const b = y > 0 ? data[(y - 1) * stride + i] : 0;
+      const c = y > 0 && i >= channels ? data[(y - 1) * stride + i - channels] : 0;
+      const p = a + b - c;
+      const paeth =
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+          ? a
+          : Math.abs(p - b) <= Math.abs(p - c)
+            ? b
+            : c;
+      const pred = [0, a, b, (a + b) >> 1, paeth][filter];
+      assert.ok(pred !== undefined, `filter type ${filter}`);
+      data[y * stride + i] = (x + pred) & 0xff;
+    }
+  }
+  return { width, height, channels, data };
+}
+
+function pixel(image: RasterImage, x: number, y: number): number[] {
+  const at = (y * image.width + x) * image.channels;
+  return [...image.data.subarray(at, at + image.channels)];
+}
+
+function randomImage(rng: Rng, width: number, height: number, channels: 1 | 3 | 4): RasterImage {
+  const data = new Uint8Array(width * height * channels);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+  return { width, height, channels, data };
+}
+
+/** A temporary figures folder in DLC_FIGURES_DIR for the duration of a test. */
+function withFiguresDir(): { dir: string; restore: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-figures-"));
+  const saved = { figures: process.env.DLC_FIGURES_DIR, state: process.env.DLC_RUN_STATE };
+  process.env.DLC_FIGURES_DIR = dir;
+  delete process.env.DLC_RUN_STATE;
+  return {
+    dir,
+    restore: () => {
+      for (const [k, v] of [
+        ["DLC_FIGURES_DIR", saved.figures],
+        ["DLC_RUN_STATE", saved.state],
+      ] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function sha256(file: string): string {
+  return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+}
+
+describe("viz/png", () => {
+  it("round-trips random gray, RGB and RGBA images through a reference decoder", () => {
+    const rng = Rng.stream("test/viz/png");
+    for (const channels of [1, 3, 4] as const) {
+      for (let trial = 0; trial < 3; trial++) {
+        const image = randomImage(rng, 1 + rng.int(40), 1 + rng.int(30), channels);
+        const decoded = decodePng(encodePng(image));
+        assert.deepEqual(
+          [decoded.width, decoded.height, decoded.channels],
+          [image.width, image.height, channels],
+        );
+        assert.deepEqual(decoded.data, image.data);
+      }
+    }
+  });
+
+  it("computes the standard CRC-32 and gives identical bytes on every call", () => {
+    assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+    const image = randomImage(Rng.stream("test/viz/png-same"), 17, 9, 3);
+    assert.deepEqual(encodePng(image), encodePng({ ...image, data: image.data.slice() }));
+  });
+
+  it("rejects data of the wrong size", () => {
+    assert.throws(
+      () => encodePng({ width: 2, height: 2, channels: 1, data: new Uint8Array(3) }),
+      /expected 2\*2\*1 = 4 bytes, got 3/,
+    );
+  });
+});
+
+describe("viz/grid", () => {
+  it("lays out 3 rows x 12 MNIST-sized digits with the documented size and pixels", () => {
+    const rng = Rng.stream("test/viz/grid");
+    const images = Array.from({ length: 36 }, () =>
+      Float32Array.from({ length: 784 }, () => rng.next()),
+    );
+    const titles = ["X (original samples)", "g∘f(X) (CNN, d = 2)", "g∘f(X) (PCA, d = 2)"];
+    const png = imageGrid(images, { rows: 3, titles });
+    const grid = decodePng(png);
+    // pad + cols * (28 * 2 + pad) by pad + rows * (title + 28 * 2 + pad)
+    assert.deepEqual(
+      [grid.width, grid.height, grid.channels],
+      [2 + 12 * 58, 2 + 3 * (TITLE_HEIGHT + 58), 1],
+    );
+    // Image 13 (row 1, column 1), source pixel (3, 5) -> output (2 + 58 + 6, 2 + 78 + 20 + 10).
+    const [v] = pixel(grid, 2 + 58 + 6 + 1, 2 + 78 + TITLE_HEIGHT + 10 + 1);
+    assert.equal(v, grayLevel(images[13][5 * 28 + 3], 0, 1));
+    assert.deepEqual(pixel(grid, 0, 0), [255], "padding is white");
+    // The title strips hold dark text pixels, the padding between cells does not.
+    const strip = (y0: number) =>
+      Array.from(
+        { length: TITLE_HEIGHT * 200 },
+        (_, i) => pixel(grid, 2 + (i % 200), y0 + Math.floor(i / 200))[0],
+      );
+    assert.ok(Math.min(...strip(2)) < 80, "row title drawn");
+    assert.deepEqual(imageGrid(images, { rows: 3, titles }), png, "same bytes on a second call");
+  });
+
+  it("accepts [N,H,W], [N,H,W,1] and [N,H*W] tensors alike, frees nothing it does not own", () => {
+    const data = Float32Array.from({ length: 5 * 4 * 4 }, (_, i) => (i % 7) / 6);
+    const a = tf.tensor3d(data, [5, 4, 4]);
+    const b = tf.tensor4d(data, [5, 4, 4, 1]);
+    const c = tf.tensor2d(data, [5, 16]);
+    const before = tf.memory().numTensors;
+    const pngs = [a, b, c].map((t) => imageGrid(t, { scale: 3 }));
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(pngs[1], pngs[0]);
+    assert.deepEqual(pngs[2], pngs[0]);
+    const grid = decodePng(pngs[0]);
+    assert.deepEqual([grid.width, grid.height], [2 + 5 * 14, 2 + 14]);
+    tf.dispose([a, b, c]);
+  });
+
+  it("maps the diverging colormap -max / 0 / +max to blue / white / red", () => {
+    assert.deepEqual(divergingColor(-3, 3), [...DIVERGING_NEGATIVE]);
+    assert.deepEqual(divergingColor(0, 3), [255, 255, 255]);
+    assert.deepEqual(divergingColor(3, 3), [...DIVERGING_POSITIVE]);
+    assert.deepEqual(divergingColor(10, 3), [...DIVERGING_POSITIVE], "clamped");
+    assert.deepEqual(divergingColor(1.5, 3), [217, 140, 149], "half way to red");
+    const grid = decodePng(
+      imageGrid([[-2, 0, 2, 1]], { colormap: "diverging", scale: 1, pad: 0, imageShape: [1, 4] }),
+    );
+    assert.equal(grid.channels, 3);
+    assert.deepEqual(pixel(grid, 0, 0), [...DIVERGING_NEGATIVE]);
+    assert.deepEqual(pixel(grid, 1, 0), [255, 255, 255]);
+    assert.deepEqual(pixel(grid, 2, 0), [...DIVERGING_POSITIVE]);
+    assert.deepEqual(pixel(grid, 3, 0), divergingColor(1, 2));
+  });
+
+  it("clamps gray values to the range and draws RGB images", () => {
+    assert.deepEqual(
+      [grayLevel(-1, 0, 1), grayLevel(0.5, 0, 1), grayLevel(2, 0, 1)],
+      [0, 128, 255],
+    );
+    const rgb = tf.tensor4d([1, 0, 0, 0, 0.5, 1], [1, 1, 2, 3]);
+    const grid = decodePng(imageGrid(rgb, { scale: 1, pad: 0 }));
+    assert.deepEqual(
+      [pixel(grid, 0, 0), pixel(grid, 1, 0)],
+      [
+        [255, 0, 0],
+        [0, 128, 255],
+      ],
+    );
+    rgb.dispose();
+  });
+
+  it("says what is wrong with bad input", () => {
+    const four = Array.from({ length: 4 }, () => new Float32Array(9));
+    assert.throws(
+      () => imageGrid(four, { rows: 1, cols: 3 }),
+      /1 rows x 3 columns cannot hold 4 images/,
+    );
+    assert.throws(() => imageGrid(four, { rows: 2, titles: ["a"] }), /1 titles for 2 rows/);
+    assert.throws(() => imageGrid([new Float32Array(10)]), /not square; pass imageShape/);
+    assert.throws(() => imageGrid([]), /non-empty array/);
+    const t = tf.zeros([2, 3, 3, 2]);
+    assert.throws(() => imageGrid(t), /shape \[2, 3, 3, 2\]/);
+    t.dispose();
+  });
+});
+
+describe("viz/charts", () => {
+  const rng = Rng.stream("test/viz/charts");
+  const normal = Array.from({ length: 500 }, () => rng.normal());
+  const specs: Record<string, ChartSpec> = {
+    curves: trainingCurves({ train: [0.3, 0.2, 0.1], test: [0.35, 0.3, 0.25] }, { logY: true }),
+    line: lineChart([{ name: "a", x: [0, 1, 2], y: [1, 4, 9] }]),
+    scatter: scatter({
+      x: normal.slice(0, 50),
+      y: normal.slice(50, 100),
+      label: normal.slice(0, 50).map((_, i) => i % 10),
+    }),
+    quiver: quiver({ x: [0, 1], y: [0, 1], dx: [1, 0], dy: [0, 1] }),
+    histogram: histogramDensity(normal, (x) => Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI)),
+    heatmap: heatmap(
+      [
+        [1, -1],
+        [0, 2],
+      ],
+      { diverging: true },
+    ),
+    bars: barChart([
+      { label: "PCA", value: 0.05 },
+      { label: "CNN", value: 0.02 },
+    ]),
+  };
+
+  it("builds specs that vega-lite compiles", async () => {
+    for (const [name, spec] of Object.entries(specs)) {
+      const compiled = (await compileChart(spec)) as { marks?: unknown[] };
+      assert.ok(Array.isArray(compiled.marks) && compiled.marks.length > 0, `${name} has marks`);
+    }
+  });
+
+  it("renders a chart to the same SVG and PNG bytes twice, PNG at twice the SVG size", async () => {
+    const first = await renderChart(specs.curves);
+    await renderChart(specs.scatter); // something else in between must not change ids
+    const second = await renderChart(specs.curves);
+    assert.equal(second.svg, first.svg);
+    assert.deepEqual(second.png, first.png);
+    assert.match(first.svg, /^<svg/);
+    const png = decodePng(first.png);
+    assert.deepEqual([png.width, png.height], [2 * first.width, 2 * first.height]);
+  });
+
+  it("normalises the histogram to a density and turns quiver heads along the arrows", () => {
+    const layer = (
+      specs.histogram.layer as { data: { values: { x: number; x2: number; y: number }[] } }[]
+    )[0];
+    const area = layer.data.values.reduce((s, b) => s + b.y * (b.x2 - b.x), 0);
+    assert.ok(Math.abs(area - 1) < 1e-3, `area ${area}`);
+    const heads = (specs.quiver.layer as { data: { values: { angle: number }[] } }[])[1].data
+      .values;
+    assert.deepEqual(
+      heads.map((h) => h.angle),
+      [90, 0],
+      "right = 90 degrees, up = 0 (square plot, equal extents)",
+    );
+  });
+
+  it("rejects mismatched or non-finite data", () => {
+    assert.throws(() => scatter({ x: [1, 2], y: [1] }), /same length/);
+    assert.throws(() => lineChart([{ name: "a", x: [1], y: [Number.NaN] }]), /is NaN/);
+    assert.throws(
+      () => trainingCurves({ a: [0, 1] }, { logY: true }),
+      /log scale needs values > 0/,
+    );
+  });
+});
+
+describe("viz/figures and tables", () => {
+  it("saves figures atomically and records them in the manifest with the run state", async () => {
+    const { dir, restore } = withFiguresDir();
+    try {
+      const stateFile = path.join(dir, "run-state.json");
+      const startedAt = Date.now() - 5000;
+      fs.writeFileSync(
+        stateFile,
+        JSON.stringify({ notebook: "7.2-autoencoders.ipynb", cell: 12, startedAt }),
+      );
+      process.env.DLC_RUN_STATE = stateFile;
+      assert.deepEqual(readRunState(), { notebook: "7.2-autoencoders.ipynb", cell: 12, startedAt });
+
+      const images = [new Float32Array(16).fill(0.25), new Float32Array(16).fill(0.75)];
+      const fig = figure({
+        section: "7.2",
+        name: "grid",
+        caption: "two squares",
+        slide: "slide 3",
+      });
+      fig.grid(images);
+      await figure({ section: "7.2", name: "curves", caption: "curves" }).chart(
+        trainingCurves({ train: [0.3, 0.2] }),
+      );
+      fig.grid(images, { scale: 1 }); // re-saving replaces the entry
+
+      const manifest = readManifest(dir);
+      assert.deepEqual(
+        manifest.figures.map((f) => [f.section, f.name, f.kind]),
+        [
+          ["7.2", "curves", "chart"],
+          ["7.2", "grid", "image"],
+        ],
+      );
+      const grid = manifest.figures[1];
+      assert.equal(grid.notebook, "7.2-autoencoders.ipynb");
+      assert.equal(grid.cell, 12);
+      assert.equal(grid.slide, "slide 3");
+      assert.equal(grid.caption, "two squares");
+      assert.ok(
+        grid.elapsedSeconds >= 5 && grid.elapsedSeconds < 60,
+        `elapsed ${grid.elapsedSeconds}`,
+      );
+      assert.equal(grid.seed, 0);
+      assert.equal(grid.dataset, "mnist");
+      assert.deepEqual([grid.width, grid.height, grid.scale], [2 + 2 * (4 + 2), 2 + (4 + 2), 1]);
+      assert.equal(fig.file, path.join(dir, "7.2", "grid.png"));
+      const curves = manifest.figures[0];
+      assert.deepEqual(
+        curves.files.map((f) => f.path),
+        ["7.2/curves.png", "7.2/curves.svg"],
+      );
+      for (const f of [...grid.files, ...curves.files])
+        assert.equal(f.sha256, sha256(path.join(dir, f.path)));
+      const left = fs.readdirSync(path.join(dir, "7.2")).sort();
+      assert.deepEqual(left, ["curves.png", "curves.svg", "grid.png"], "no temporary files left");
+      assert.ok(!fs.existsSync(path.join(dir, "manifest.json.lock")));
+    } finally {
+      restore();
+    }
+  });
+
+  it("records null notebook and cell outside the main job, validates names, breaks stale locks", () => {
+    const { dir, restore } = withFiguresDir();
+    try {
+      const png = encodePng({ width: 1, height: 1, channels: 1, data: Uint8Array.of(0) });
+      assert.throws(
+        () => saveFigure({ section: "7.1", name: "../x", png, caption: "c" }),
+        /use letters, digits/,
+      );
+      assert.throws(
+        () => saveFigure({ section: ".hidden", name: "x", png, caption: "c" }),
+        /not starting with/,
+      );
+      assert.throws(
+        () => saveFigure({ section: "7.1", name: "x.png", png, caption: "c" }),
+        /without a file extension/,
+      );
+      assert.throws(
+        () => saveFigure({ section: "7.1", name: "x", png, caption: " " }),
+        /give a caption/,
+      );
+      // A lock left by a killed process long ago does not block saving.
+      const lock = path.join(dir, "manifest.json.lock");
+      fs.writeFileSync(lock, "");
+      const old = new Date(Date.now() - 120_000);
+      fs.utimesSync(lock, old, old);
+      saveFigure({ section: "7.1", name: "dot", png, caption: "one pixel" });
+      const [entry] = readManifest(dir).figures;
+      assert.deepEqual([entry.notebook, entry.cell], [null, null]);
+      assert.ok(!fs.existsSync(lock));
+    } finally {
+      restore();
+    }
+  });
+
+  it("escapes table HTML, rounds floats for reading, and saves full-precision CSV", () => {
+    const df = pl.DataFrame({ name: ["<b>a&b</b>", "x"], mse: [0.0512345678, 2] });
+    const html = tableHtml(df, { caption: "MSE <by> d" });
+    assert.ok(!html.includes("<b>a&b</b>"));
+    assert.match(html, /<td>&lt;b&gt;a&amp;b&lt;\/b&gt;<\/td>/);
+    assert.match(html, /<caption>MSE &lt;by&gt; d<\/caption>/);
+    assert.match(html, /<td style="text-align:right">0\.05123<\/td>/);
+    const many = pl.DataFrame({ i: Array.from({ length: 30 }, (_, i) => i) });
+    assert.match(tableHtml(many, { maxRows: 5 }), /… 25 more rows \(30 in all\)/);
+    assert.equal((tableHtml(many, { maxRows: 5 }).match(/<tr>/g) ?? []).length, 6);
+
+    const { dir, restore } = withFiguresDir();
+    try {
+      const file = saveTable(df, { section: "7.2", name: "mse", caption: "MSE" });
+      assert.equal(file, path.join(dir, "7.2", "mse.csv"));
+      assert.equal(fs.readFileSync(file, "utf8"), "name,mse\n<b>a&b</b>,0.0512345678\nx,2.0\n");
+      const [entry] = readManifest(dir).tables;
+      assert.deepEqual([entry.name, entry.rows, entry.columns], ["mse", 2, ["name", "mse"]]);
+      assert.equal(entry.files[0].sha256, sha256(file));
+    } finally {
+      restore();
+    }
+  });
+});
