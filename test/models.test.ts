@@ -4,6 +4,7 @@ import { initBackend } from "../lib/backend";
 import {
   AutoEncoder,
   EncoderDecoder,
+  autoEncoderConfig,
   MNISTUpscaler,
   lectureDecoder,
   lectureEncoder,
@@ -100,6 +101,7 @@ describe("models", function () {
     assert.deepEqual(w(a), w(b));
     assert.notDeepEqual(w(a), w(c));
     assert.deepEqual(a.config, { model: "AutoEncoder", nbChannels: 4, embeddingDim: 2, seed: 1 });
+    assert.deepEqual(autoEncoderConfig({ embeddingDim: 2, nbChannels: 4, seed: 1 }), a.config);
     [a, b, c].forEach((m) => m.dispose());
   });
 

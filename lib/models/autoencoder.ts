@@ -183,21 +183,31 @@ export interface AutoEncoderOptions {
   seed?: number;
 }
 
+/** What an AutoEncoder built with `options` is, for checkpoint keys (no model needed). */
+export function autoEncoderConfig(options: AutoEncoderOptions): ModelConfig {
+  return {
+    model: "AutoEncoder",
+    nbChannels: positiveInt("AutoEncoder nbChannels", options.nbChannels ?? 32),
+    embeddingDim: positiveInt("AutoEncoder embeddingDim", options.embeddingDim),
+    seed: options.seed ?? settings.seed,
+  };
+}
+
 /** The lecture's AutoEncoder(nb_channels, embedding_dim) on 1 x 28 x 28 images (7.2). */
 export class AutoEncoder extends EncoderDecoder {
   readonly embeddingDim: number;
 
   constructor(options: AutoEncoderOptions) {
-    const nbChannels = options.nbChannels ?? 32;
-    const d = positiveInt("AutoEncoder embeddingDim", options.embeddingDim);
-    const seed = options.seed ?? settings.seed;
-    const rng = Rng.stream("AutoEncoder/init", seed);
+    const config = autoEncoderConfig(options);
+    const nbChannels = config.nbChannels as number;
+    const d = config.embeddingDim as number;
+    const rng = Rng.stream("AutoEncoder/init", config.seed as number);
     super(
       "AutoEncoder",
       lectureEncoder({ nbChannels, outChannels: d, rng }),
       lectureDecoder({ nbChannels, inChannels: d, rng }),
       [1, 28, 28],
-      { model: "AutoEncoder", nbChannels, embeddingDim: d, seed },
+      config,
     );
     this.embeddingDim = d;
   }
