@@ -470,7 +470,14 @@ export function heatmap(
     data: { values: rows },
     mark: { type: "rect" },
     encoding: {
-      x: { field: "col", type: "ordinal", sort: [...xLabels], title: options.xTitle ?? null },
+      x: {
+        field: "col",
+        type: "ordinal",
+        sort: [...xLabels],
+        title: options.xTitle ?? null,
+        // Short column names read best upright; long ones are turned by vega-lite.
+        ...(xLabels.every((l) => l.length <= 6) ? { axis: { labelAngle: 0 } } : {}),
+      },
       y: { field: "row", type: "ordinal", sort: [...yLabels], title: options.yTitle ?? null },
       color: {
         field: "value",
