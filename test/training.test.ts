@@ -132,7 +132,7 @@ describe("training", function () {
     );
     const r = await train({
       model: ae,
-      loss: reconstructionLoss(),
+      loss: reconstructionLoss(halfSumSquaredError, { mse: meanSquaredError }),
       train: { inputs: images },
       test: { inputs: testImages },
       epochs: 6,
@@ -144,10 +144,16 @@ describe("training", function () {
       "epoch",
       "steps",
       "train_loss",
+      "train_mse",
       "test_loss",
+      "test_mse",
       "seconds",
       "images_per_s",
     ]);
+    // The lecture's 0.5 * sum / N against the mean over 784 pixels.
+    for (const row of r.rows) {
+      assert.ok(Math.abs(row.test_mse! - (2 * row.test_loss!) / 784) < 1e-6);
+    }
     assert.deepEqual(r.log.getColumn("epoch").toArray(), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(r.log.getColumn("steps").toArray(), [24, 48, 72, 96, 120, 144]);
     assert.equal(r.steps, 144);

@@ -124,11 +124,24 @@ export function reparameterize(muF: tf.Tensor4D, logvarF: tf.Tensor4D, seed: num
   });
 }
 
-/** `forward` then a reconstruction error: the loss of train() for plain and denoising AEs. */
+/** An error between an output batch and a target batch. */
+export type ErrorFn = (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
+
+/**
+ * `forward` then a reconstruction error: the loss of train() for plain and denoising AEs.
+ * `logged` adds terms computed on the same output, e.g. { mse: meanSquaredError } to log
+ * the test MSE per pixel next to the lecture's loss.
+ */
 export function reconstructionLoss(
-  error: (output: tf.Tensor, target: tf.Tensor) => tf.Scalar = halfSumSquaredError,
+  error: ErrorFn = halfSumSquaredError,
+  logged: Record<string, ErrorFn> = {},
 ): LossFn<Forward> {
-  return (model, input, target) => ({ loss: error(model.forward(input), target) });
+  return (model, input, target) => {
+    const output = model.forward(input);
+    const terms: Record<string, tf.Scalar> = {};
+    for (const [name, fn] of Object.entries(logged)) terms[name] = fn(output, target);
+    return { loss: error(output, target), terms };
+  };
 }
 
 export interface VaeLossOptions {
