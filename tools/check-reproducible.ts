@@ -11,9 +11,9 @@ if (a === undefined || b === undefined) {
   process.exit(2);
 }
 // Only the sections the second run executed are compared (it may run a subset).
-const secondEntries = readManifest(b);
+const secondEntries = readManifest(b).figures;
 const sections = new Set(secondEntries.map((f) => f.section));
-const first = readManifest(a).filter((f) => sections.has(f.section));
+const first = readManifest(a).figures.filter((f) => sections.has(f.section));
 const second = new Map(secondEntries.map((f) => [`${f.section}/${f.name}`, f]));
 let compared = 0;
 const differ: string[] = [];

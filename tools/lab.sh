@@ -2,7 +2,7 @@
 # npm run lab: Jupyter on notebooks/ with the project's TypeScript (tslab) kernel, and
 # lib/ recompiled on every save (restart the kernel to pick up a change).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
-npx tsc -p lib --watch --preserveWatchOutput >build/tsc-watch.log 2>&1 &
+node node_modules/typescript/bin/tsc -p lib --watch --preserveWatchOutput >build/tsc-watch.log 2>&1 &
 watch_pid=$!
 trap 'kill $watch_pid 2>/dev/null' EXIT
 if "$DLC_PYTHON" -c 'import jupyterlab' 2>/dev/null; then app=lab; else app=notebook; fi

@@ -162,7 +162,7 @@ async function main(): Promise<void> {
 
   console.log("\nsummary");
   for (const r of results) {
-    const figs = manifest.filter((f) => f.section === r.section);
+    const figs = manifest.figures.filter((f) => f.section === r.section);
     const backends = [...new Set(figs.map((f) => f.backend))].join(", ") || "-";
     console.log(
       `  ${r.ok ? "ok    " : "FAILED"} ${r.notebook.padEnd(40)} ${r.seconds.toFixed(1).padStart(7)} s  ${String(figs.length).padStart(3)} figures  backend ${backends}` +

@@ -14,7 +14,7 @@ check() { # name, command...
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
 }
 
-check "typecheck (tsc --noEmit, strict)" npx tsc -p . --noEmit
+check "typecheck (tsc --noEmit, strict)" node node_modules/typescript/bin/tsc -p . --noEmit
 check "format (prettier --check)" npx prettier --check --log-level warn .
 check "notebooks committed without outputs" npx tsx tools/notebooks-clean.ts --check
 
