@@ -8,7 +8,11 @@ import {
   Flatten,
   Linear,
   MaxPool2d,
+  Module,
   ReLU,
+  Sigmoid,
+  Tanh,
+  Unflatten,
   Sequential,
   Upsample,
 } from "../lib/layers";
@@ -155,39 +159,82 @@ describe("layers", function () {
     }
   });
 
-  it("gradients of padded/strided Conv2d and ConvTranspose2d agree with the cpu backend", async () => {
+  it("every layer's gradients on the chosen backend agree with the cpu backend", async () => {
     const backend = tf.getBackend();
     const rng = Rng.stream("test/grads");
-    const layers = [
-      new Conv2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, rng }),
-      new Conv2d(3, 4, { kernelSize: 5, rng }),
-      new ConvTranspose2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, rng }),
-      new ConvTranspose2d(3, 4, { kernelSize: 4, stride: 2, rng }),
+    const nets: Array<[string, Module]> = [
+      ["Conv2d s2 p1", new Conv2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, rng })],
+      ["Conv2d k5", new Conv2d(3, 4, { kernelSize: 5, rng })],
+      [
+        "ConvTranspose2d s2 p1 op1",
+        new ConvTranspose2d(3, 4, { kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, rng }),
+      ],
+      ["ConvTranspose2d k4 s2", new ConvTranspose2d(3, 4, { kernelSize: 4, stride: 2, rng })],
+      ["MaxPool2d", new Sequential(new Conv2d(3, 2, { kernelSize: 2, rng }), new MaxPool2d(2))],
+      ["AvgPool2d", new Sequential(new Conv2d(3, 2, { kernelSize: 2, rng }), new AvgPool2d(3))],
+      [
+        "Upsample nearest",
+        new Sequential(new Conv2d(3, 2, { kernelSize: 2, rng }), new Upsample(2)),
+      ],
+      [
+        "Upsample bilinear",
+        new Sequential(new Conv2d(3, 2, { kernelSize: 2, rng }), new Upsample(2, "bilinear")),
+      ],
+      [
+        "Flatten Linear Tanh Sigmoid Unflatten",
+        new Sequential(
+          new Flatten(),
+          new Linear(7 * 7 * 3, 12, { rng }),
+          new Tanh(),
+          new Sigmoid(),
+          new Unflatten([3, 2, 2]),
+        ),
+      ],
     ];
     const x = randomInput([2, 7, 7, 3], rng);
-    const gradsOn = (name: string): Promise<number[][]> =>
-      tf.setBackend(name).then(() =>
-        layers.map((layer) =>
-          tf.tidy(() => {
-            const xv = tf.clone(x);
-            const f = (xi: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.relu(layer.forward(xi))));
-            const [dx] = tf.grads((xi: tf.Tensor) => f(xi))([xv]);
-            const { grads } = tf.variableGrads(() => f(xv), layer.parameters());
-            return [dx!, ...Object.values(grads)].flatMap((g) => Array.from(g.dataSync()));
-          }),
-        ),
+    const gradsOn = async (name: string): Promise<number[][]> => {
+      await tf.setBackend(name);
+      return nets.map(([, net]) =>
+        tf.tidy(() => {
+          const xv = tf.clone(x);
+          const f = (xi: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.relu(net.forward(xi))));
+          const [dx] = tf.grads((xi: tf.Tensor) => f(xi))([xv]);
+          const { grads } = tf.variableGrads(() => f(xv), net.parameters());
+          return [dx!, ...Object.values(grads)].flatMap((g) => Array.from(g.dataSync()));
+        }),
       );
-    assert.notEqual(backend, "", "no backend");
+    };
     const ours = await gradsOn(backend);
     const reference = await gradsOn("cpu");
     await tf.setBackend(backend);
     ours.forEach((g, i) => {
+      const label = nets[i]![0];
+      assert.equal(g.length, reference[i]!.length, label);
       const worst = g.reduce((m, v, j) => Math.max(m, Math.abs(v - reference[i]![j]!)), 0);
       const scale = reference[i]!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      assert.ok(worst <= 1e-4 * scale, `layer ${i}: max difference ${worst} (scale ${scale})`);
+      assert.ok(scale > 0, `${label}: zero gradient`);
+      assert.ok(
+        worst <= 1e-4 * scale,
+        `${label} on ${backend}: max difference ${worst} (scale ${scale})`,
+      );
     });
     x.dispose();
-    layers.forEach((l) => l.dispose());
+    nets.forEach(([, n]) => n.dispose());
+  });
+
+  it("Upsample(2) repeats pixels; its gradient sums each 2x2 block, image by image", () => {
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
+    const up = new Upsample(2);
+    const y = up.forward(x);
+    assert.deepEqual(
+      Array.from(y.dataSync()).slice(0, 16),
+      [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4],
+    );
+    const w = tf.range(0, 32).reshape([2, 4, 4, 1]);
+    const g = tf.grad((xi: tf.Tensor4D) => tf.sum(tf.mul(up.forward(xi), w)))(x);
+    // Image 1, pixel (0, 0) collects w[1] at (0,0) (0,1) (1,0) (1,1): 16 + 17 + 20 + 21.
+    assert.deepEqual(Array.from(g.dataSync()), [10, 18, 42, 50, 74, 82, 106, 114]);
+    tf.dispose([x, y, w, g]);
   });
 
   it("initialises as PyTorch: uniform in +-1/sqrt(fan_in), transposed fan_in from out channels", () => {

@@ -67,13 +67,23 @@ export class Upsample extends Module {
   }
   override forward(x: tf.Tensor): tf.Tensor4D {
     const x4 = check4d("Upsample", x);
-    const size: [number, number] = [x4.shape[1] * this.scaleFactor, x4.shape[2] * this.scaleFactor];
-    // halfPixelCenters = true gives PyTorch's align_corners=False sampling for bilinear;
-    // nearest with an integer factor just repeats pixels either way.
-    return this.mode === "nearest"
-      ? tf.image.resizeNearestNeighbor(x4, size, false, false)
-      : tf.image.resizeBilinear(x4, size, false, true);
+    const [n, h, w, c] = x4.shape;
+    const s = this.scaleFactor;
+    if (this.mode === "nearest") {
+      // Repeat each pixel s x s times by broadcasting: exact, and its gradient (a sum over
+      // the s x s block) is right on every backend (tfjs-cpu's ResizeNearestNeighborGrad
+      // mixes up images when the batch has more than one).
+      // (rank-3 broadcasts: tfjs's Tile gradient stops at rank 4).
+      return tf.tidy(() => {
+        const rows = tf.broadcastTo(tf.reshape(x4, [n * h, 1, w * c]), [n * h, s, w * c]);
+        const cols = tf.broadcastTo(tf.reshape(rows, [n * h * s * w, 1, c]), [n * h * s * w, s, c]);
+        return tf.reshape(cols, [n, h * s, w * s, c]);
+      });
+    }
+    // halfPixelCenters = true samples as PyTorch's align_corners=False.
+    return tf.image.resizeBilinear(x4, [h * s, w * s], false, true);
   }
+
   override extraRepr(): string {
     return `scale_factor=${this.scaleFactor.toFixed(1)}, mode='${this.mode}'`;
   }
