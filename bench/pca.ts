@@ -122,25 +122,28 @@ export async function benchPca(mnistDir: string): Promise<PcaBenchResult> {
   }
 }
 
-function print(r: PcaBenchResult): void {
-  console.log(`backend: ${r.backend}`);
-  console.log(
+/** The result as printable lines (backend, timings, then a markdown table). */
+export function formatPcaBench(r: PcaBenchResult): string {
+  const lines: string[] = [];
+  lines.push(`backend: ${r.backend}`);
+  lines.push(
     `PCA.fit on 60,000 images: ${r.fitSeconds.toFixed(1)} s wall, ${r.fitCpuSeconds.toFixed(1)} s CPU ` +
       `(alone: covariance ${r.covarianceSeconds.toFixed(1)} s wall / ${r.covarianceCpuSeconds.toFixed(1)} s CPU, ` +
       `eigen ${r.eigenSeconds.toFixed(1)} s / ${r.eigenCpuSeconds.toFixed(1)} s CPU)`,
   );
-  console.log(
+  lines.push(
     `load ${r.loadSeconds.toFixed(1)} s; test MSE for 5 d ${r.mseSeconds.toFixed(1)} s wall / ${r.mseCpuSeconds.toFixed(1)} s CPU; ` +
       `peak RSS ${r.peakRssMiB.toFixed(0)} MiB`,
   );
-  console.log("| d | test MSE/pixel | reference | gap | train MSE/pixel (spectrum) |");
-  console.log("|---|---|---|---|---|");
+  lines.push("| d | test MSE/pixel | reference | gap | train MSE/pixel (spectrum) |");
+  lines.push("|---|---|---|---|---|");
   for (const row of r.rows) {
-    console.log(
+    lines.push(
       `| ${row.d} | ${row.testMse.toFixed(5)} | ${row.reference.toFixed(4)} | ` +
         `${(100 * row.relativeGap).toFixed(1)}% | ${row.trainMse.toFixed(5)} |`,
     );
   }
+  return lines.join("\n");
 }
 
 if (require.main === module) {
@@ -149,8 +152,11 @@ if (require.main === module) {
     console.error("bench/pca: set MNIST_DIR to the folder holding the MNIST .gz IDX files");
     process.exit(2);
   }
-  benchPca(dir).then(print, (e: unknown) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  });
+  benchPca(dir).then(
+    (r) => console.log(formatPcaBench(r)),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
 }

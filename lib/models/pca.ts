@@ -314,7 +314,8 @@ export class PCA {
   /** All eigenvalues of the training covariance, decreasing (D of them). */
   readonly eigenvalues: Float64Array;
   private meanT: tf.Tensor2D | null; // [1, D]
-  private basisT: tf.Tensor2D | null; // [D, d]
+  private basisT: tf.Tensor2D | null; // [D, d], for encode
+  private rowsT: tf.Tensor2D | null; // [d, D], for decode (matMul's transpose flags are slow on wasm)
 
   private constructor(
     imageShape: readonly number[],
@@ -348,6 +349,7 @@ export class PCA {
     // keep: a PCA made inside a caller's tf.tidy must outlive it.
     this.meanT = tf.keep(tf.tensor2d(Float32Array.from(mean), [1, this.dim]));
     this.basisT = tf.keep(tf.tensor2d(basis, [this.dim, this.d]));
+    this.rowsT = tf.keep(tf.tensor2d(Float32Array.from(components), [this.d, this.dim]));
   }
 
   /**
@@ -401,19 +403,14 @@ export class PCA {
 
   /** g(z): codes [N, 1, 1, d] (or [N, d]) -> images [N, H, W, C]. */
   decode(z: tf.Tensor4D | tf.Tensor2D): tf.Tensor4D {
-    const { meanT, basisT } = this.tensors();
+    const { meanT, rowsT } = this.tensors();
     if (z.size !== (z.shape[0] as number) * this.d || (z.rank !== 4 && z.rank !== 2)) {
       throw new Error(`PCA.decode: expected codes [N, 1, 1, ${this.d}], got shape [${z.shape}]`);
     }
     const n = z.shape[0] as number;
     const [h, w, c] = this.imageShape as [number, number, number];
     return tf.tidy(() =>
-      tf.reshape(tf.add(tf.matMul(tf.reshape(z, [n, this.d]), basisT, false, true), meanT), [
-        n,
-        h,
-        w,
-        c,
-      ]),
+      tf.reshape(tf.add(tf.matMul(tf.reshape(z, [n, this.d]), rowsT), meanT), [n, h, w, c]),
     );
   }
 
@@ -501,13 +498,17 @@ export class PCA {
   dispose(): void {
     this.meanT?.dispose();
     this.basisT?.dispose();
+    this.rowsT?.dispose();
     this.meanT = null;
     this.basisT = null;
+    this.rowsT = null;
   }
 
-  private tensors(): { meanT: tf.Tensor2D; basisT: tf.Tensor2D } {
-    if (this.meanT === null || this.basisT === null) throw new Error("PCA: used after dispose()");
-    return { meanT: this.meanT, basisT: this.basisT };
+  private tensors(): { meanT: tf.Tensor2D; basisT: tf.Tensor2D; rowsT: tf.Tensor2D } {
+    if (this.meanT === null || this.basisT === null || this.rowsT === null) {
+      throw new Error("PCA: used after dispose()");
+    }
+    return { meanT: this.meanT, basisT: this.basisT, rowsT: this.rowsT };
   }
 
   private checkImages(x: tf.Tensor, where: string): void {
