@@ -93,6 +93,25 @@ describe("models", function () {
     ae.dispose();
   });
 
+  it("encodeAll / decodeAll / reconstruct work in batches and match one big call", () => {
+    const ae = new AutoEncoder({ embeddingDim: 3, nbChannels: 4, seed: 5 });
+    const x = tf.randomUniform([7, 28, 28, 1], 0, 1, "float32", 3) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const z1 = ae.encode(x);
+    const z3 = ae.encodeAll(x, 3);
+    const y1 = ae.decode(z1);
+    const y3 = ae.decodeAll(z3, 2);
+    const r3 = ae.reconstruct(x, 4);
+    assert.deepEqual(z3.shape, [7, 1, 1, 3]);
+    const diff = (a: tf.Tensor, b: tf.Tensor): number =>
+      tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    assert.ok(diff(z1, z3) < 1e-5 && diff(y1, y3) < 1e-5 && diff(y1, r3) < 1e-5);
+    tf.dispose([z1, z3, y1, y3, r3]);
+    assert.equal(tf.memory().numTensors, before);
+    x.dispose();
+    ae.dispose();
+  });
+
   it("is seeded: same seed, same weights; another seed, other weights", () => {
     const a = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
     const b = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });

@@ -91,6 +91,28 @@ export function upscalerEncoder(
   );
 }
 
+/** Applies `fn` to slices of `batchSize` along the first axis and concatenates the results. */
+export function inBatches(
+  x: tf.Tensor4D,
+  batchSize: number,
+  fn: (batch: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor4D {
+  positiveInt("batchSize", batchSize);
+  const n = x.shape[0];
+  if (n <= batchSize) return tf.tidy(() => fn(x));
+  const parts: tf.Tensor4D[] = [];
+  try {
+    for (let s = 0; s < n; s += batchSize) {
+      parts.push(
+        tf.tidy(() => fn(tf.slice(x, [s, 0, 0, 0], [Math.min(batchSize, n - s), -1, -1, -1]))),
+      );
+    }
+    return tf.concat(parts, 0);
+  } finally {
+    tf.dispose(parts);
+  }
+}
+
 /** Plain-JSON description of a model, for checkpoint keys. */
 export type ModelConfig = { [key: string]: string | number | boolean | null };
 
@@ -140,6 +162,21 @@ export class EncoderDecoder extends Module {
   /** g(f(x)). */
   override forward(x: tf.Tensor): tf.Tensor4D {
     return tf.tidy(() => this.decode(this.encode(x as tf.Tensor4D)));
+  }
+
+  /** f on many images, `batchSize` at a time (a whole data set at once would need GBs). */
+  encodeAll(x: tf.Tensor4D, batchSize = 500): tf.Tensor4D {
+    return inBatches(x, batchSize, (b) => this.encode(b));
+  }
+
+  /** g on many codes, `batchSize` at a time. */
+  decodeAll(z: tf.Tensor4D, batchSize = 500): tf.Tensor4D {
+    return inBatches(z, batchSize, (b) => this.decode(b));
+  }
+
+  /** g(f(x)) on many images, `batchSize` at a time. */
+  reconstruct(x: tf.Tensor4D, batchSize = 500): tf.Tensor4D {
+    return inBatches(x, batchSize, (b) => this.forward(b));
   }
 
   /** Every layer of encoder then decoder with its input and output sizes. */
