@@ -392,6 +392,37 @@ describe("training", function () {
     pts.dispose();
   });
 
+  it("takes torch.optim.Adam's first step by default: -1e-3 * g / (|g| + 1e-8)", async () => {
+    const model = mlp(7);
+    const pts = openCircle(50, Rng.stream("adam"));
+    const loss = reconstructionLoss(meanSquaredError);
+    const before = model.parameters().map((v) => Array.from(v.dataSync()));
+    const { grads } = tf.variableGrads(
+      () => meanSquaredError(model.forward(pts), pts),
+      model.parameters(),
+    );
+    const g = Object.values(grads).map((t) => Array.from(t.dataSync()));
+    tf.dispose(Object.values(grads));
+    await train({
+      model,
+      loss,
+      train: { inputs: pts },
+      batchSize: 50,
+      shuffle: false,
+      progress: false,
+    });
+    model.parameters().forEach((v, i) => {
+      const after = v.dataSync();
+      after.forEach((a, j) => {
+        const gj = g[i]![j]!;
+        const expected = before[i]![j]! - (1e-3 * gj) / (Math.abs(gj) + 1e-8);
+        assert.ok(Math.abs(a - expected) < 2e-6, `param ${i}[${j}]: ${a} vs ${expected}`);
+      });
+    });
+    model.dispose();
+    pts.dispose();
+  });
+
   it("maxSteps cuts training short and logs the partial epoch", async () => {
     const model = mlp(5);
     const pts = openCircle(100, Rng.stream("y"));
