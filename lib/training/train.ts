@@ -64,7 +64,11 @@ export interface TrainOptions<M extends Trainable> {
   onEpoch?: (row: EpochRow) => void;
 }
 
-/** One epoch of the log: epoch, train_<term>, test_<term>, seconds, images_per_s. */
+/**
+ * One epoch of the log: epoch, steps (cumulative), train_<term> (mean over the epoch's
+ * batches), test_<term> (after the epoch), seconds (with evaluation), images_per_s
+ * (training only).
+ */
 export type EpochRow = Record<string, number>;
 
 export interface TrainResult {
@@ -251,6 +255,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
           : shuffleRng.permutation(n);
       const sums: Record<string, number> = {};
       let seen = 0;
+      let epochTrainMs = 0;
       for (let b = 0; b < stepsPerEpoch && step < totalSteps; b++) {
         const tStep = performance.now();
         const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
@@ -295,7 +300,9 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
         step++;
         seen += idx.length;
         imagesDone += idx.length;
-        trainMs += performance.now() - tStep;
+        const stepMs = performance.now() - tStep;
+        trainMs += stepMs;
+        epochTrainMs += stepMs;
         progress.update(imagesDone, { epoch, loss: (sums.loss ?? 0) / seen });
         // Let a notebook kernel send the progress display.
         if (performance.now() - lastYield > 200) {
@@ -317,7 +324,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
         for (const [k, v] of Object.entries(testMeans)) row[`test_${k}`] = v;
       }
       row.seconds = (performance.now() - tEpoch) / 1000;
-      row.images_per_s = imagesDone / (trainMs / 1000);
+      row.images_per_s = seen / (epochTrainMs / 1000);
       rows.push(row);
       options.onEpoch?.(row);
     }
@@ -329,7 +336,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
     const last = rows[rows.length - 1];
     progress.finish(
       stopped !== undefined
-        ? "stopped"
+        ? `stopped: ${stopped.length > 120 ? `${stopped.slice(0, 117)}...` : stopped}`
         : last
           ? Object.entries(last)
               .filter(([k]) => k.startsWith("test_") || k.startsWith("train_"))
