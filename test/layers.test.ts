@@ -204,9 +204,15 @@ describe("layers", function () {
         }),
       );
     };
-    const ours = await gradsOn(backend);
-    const reference = await gradsOn("cpu");
-    await tf.setBackend(backend);
+    let ours: number[][];
+    let reference: number[][];
+    try {
+      ours = await gradsOn(backend);
+      reference = await gradsOn("cpu");
+    } finally {
+      // The files after this one run on the chosen backend.
+      await tf.setBackend(backend);
+    }
     ours.forEach((g, i) => {
       const label = nets[i]![0];
       assert.equal(g.length, reference[i]!.length, label);
