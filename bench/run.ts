@@ -6,7 +6,8 @@
  * second, peak resident memory and the ratio to PyTorch; writes build/bench/results.json.
  *
  * Env: DLC_BENCH_STEPS (default 10, after 2 warm-up steps), DLC_BENCH_CPU=1 to time one
- * step of the pure-JS cpu backend (about 400 s), DLC_WASM_THREADS=n for threaded wasm.
+ * step of the pure-JS cpu backend (about 400 s). wasm runs on 1 thread, then on as many
+ * threads as cores (DLC_WASM_THREADS, see lib/backend/wasm-threads.ts).
  * Wall times on a shared machine are noisy: CPU time per step is printed alongside.
  */
 import { spawnSync } from "node:child_process";
@@ -52,6 +53,8 @@ function positiveIntEnv(name: string, fallback: number): number {
 /** Child process: time the training steps on one backend and print one RESULT line. */
 async function child(name: BackendName, steps: number): Promise<void> {
   const report = await initBackend({ force: name, quiet: true });
+  const threadsMatch = /(\d+) threads?/.exec(report.line);
+  const threads = threadsMatch ? Number(threadsMatch[1]) : 1;
   const rng = Rng.stream("bench/data");
   const data = new Float32Array(BATCH * 28 * 28);
   for (let i = 0; i < data.length; i++) data[i] = rng.next();
@@ -79,11 +82,10 @@ async function child(name: BackendName, steps: number): Promise<void> {
   for (let i = 0; i < steps; i++) losses.push(step());
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
   const cpu = process.cpuUsage(cpu0);
-  const threadsMatch = /(\d+) threads?/.exec(report.line);
   const result: BenchResult = {
-    backend: `tfjs ${name}`,
+    backend: `tfjs ${name}${threads > 1 ? ` (${threads} threads)` : ""}`,
     detail: report.line.replace(/^tfjs backend: /, "").replace(/; skipped.*$/, ""),
-    threads: threadsMatch ? Number(threadsMatch[1]) : 1,
+    threads,
     steps,
     msPerStep: wallMs,
     cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
@@ -99,11 +101,13 @@ async function child(name: BackendName, steps: number): Promise<void> {
   x.dispose();
 }
 
-function runChild(name: BackendName, steps: number): BenchResult | Skipped {
+function runChild(name: BackendName, steps: number, threads?: number): BenchResult | Skipped {
+  const env: NodeJS.ProcessEnv = { ...process.env, DLC_BACKEND: "" };
+  if (threads !== undefined) env.DLC_WASM_THREADS = String(threads);
   const out = spawnSync(
     process.execPath,
     [...process.execArgv, __filename, "--child", name, String(steps)],
-    { encoding: "utf8", env: { ...process.env, DLC_BACKEND: "" }, maxBuffer: 1 << 24 },
+    { encoding: "utf8", env, maxBuffer: 1 << 24 },
   );
   const line = out.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (out.status !== 0 || line === undefined) {
@@ -172,7 +176,9 @@ async function main(): Promise<void> {
   const report = await initBackend({ quiet: true });
   for (const s of report.skipped) skipped.push({ backend: `tfjs ${s.name}`, reason: s.reason });
   if (report.name !== "wasm" && report.name !== "cpu") add(runChild(report.name, steps));
-  add(runChild("wasm", steps));
+  add(runChild("wasm", steps, 1));
+  const cores = os.cpus().length;
+  if (cores > 1) add(runChild("wasm", steps, Math.min(cores, 8)));
   if (process.env.DLC_BENCH_CPU === "1") add(runChild("cpu", 1));
   else {
     skipped.push({
@@ -187,10 +193,12 @@ async function main(): Promise<void> {
   console.log("");
   console.log(table(results, torchResult));
   for (const s of skipped) console.log(`skipped ${s.backend}: ${s.reason}`);
-  const wasm = results.find((r) => r.backend === "tfjs wasm");
+  const wasm = results
+    .filter((r) => r.backend.startsWith("tfjs wasm"))
+    .sort((a, b) => a.msPerStep - b.msPerStep)[0];
   if (wasm && torchResult) {
     console.log(
-      `wasm / PyTorch (1 thread): ${(wasm.msPerStep / torchResult.msPerStep).toFixed(2)}x wall, ` +
+      `${wasm.backend} / PyTorch (1 thread): ${(wasm.msPerStep / torchResult.msPerStep).toFixed(2)}x wall, ` +
         `${(wasm.cpuMsPerStep / torchResult.cpuMsPerStep).toFixed(2)}x CPU time`,
     );
   }

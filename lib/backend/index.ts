@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm-kernels";
+import { withWasmThreads } from "./wasm-threads";
 import { probeWebGpu, type Probe } from "./webgpu";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
@@ -103,9 +104,20 @@ async function probeTensorflow(): Promise<Probe> {
   return { ok: false, reason: reasons.join("; ") };
 }
 
+/** DLC_WASM_THREADS: XNNPACK threads for wasm (default 1; see wasm-threads.ts). */
+function wasmThreads(): number {
+  const v = process.env.DLC_WASM_THREADS;
+  if (v === undefined || v === "") return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 8) {
+    throw new Error(`DLC_WASM_THREADS=${v}: use an integer between 1 and 8`);
+  }
+  return n;
+}
+
 async function probeWasm(): Promise<Probe> {
   const kernels = registerWasmKernels();
-  if (!(await use("wasm"))) {
+  if (!(await withWasmThreads(wasmThreads(), () => use("wasm")))) {
     return { ok: false, reason: "the wasm backend did not initialise" };
   }
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
