@@ -39,7 +39,7 @@ def main():
     cell_started = [started]
     current = [None]
 
-    def on_cell_start(cell, cell_index):
+    def on_cell_start(cell, cell_index, **_):
         cell_started[0] = time.time()
         current[0] = cell_index
         write_json_atomic(
@@ -47,7 +47,7 @@ def main():
             {"notebook": name, "cell": cell_index, "startedAt": int(started * 1000)},
         )
 
-    def on_cell_complete(cell, cell_index):
+    def on_cell_complete(cell, cell_index, **_):
         if cell.cell_type != "code":
             return
         k = code_cells.index(cell_index) + 1
@@ -60,7 +60,7 @@ def main():
         kernel_name="tslab",
         resources={"metadata": {"path": args.cwd}},
         on_cell_start=on_cell_start,
-        on_cell_complete=on_cell_complete,
+        on_cell_executed=on_cell_complete,
     )
     failed = None
     try:

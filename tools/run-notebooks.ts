@@ -172,7 +172,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `  figures: ${manifest.length} in ${path.relative(root, figuresDir)}/ (README.md lists them)`,
+    `  figures: ${manifest.figures.length} (and ${manifest.tables.length} tables) in ${path.relative(root, figuresDir)}/ (README.md lists them)`,
   );
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {
