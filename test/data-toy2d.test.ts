@@ -31,7 +31,7 @@ describe("data/toy2d: the open circle", () => {
   it("openCircle gives a [N, 2] tensor; thickness spreads the radius", () => {
     const t = openCircle(100, Rng.stream("c", 0), { radius: 2, thickness: 0.05 });
     assert.deepEqual(t.shape, [100, 2]);
-    const r = tf.tidy(() => t.square().sum(1).sqrt().dataSync());
+    const r = Array.from(tf.tidy(() => t.square().sum(1).sqrt().dataSync()));
     const mean = r.reduce((a, b) => a + b, 0) / r.length;
     assert.ok(Math.abs(mean - 2) < 0.02 && r.some((v) => Math.abs(v - 2) > 0.03));
     t.dispose();

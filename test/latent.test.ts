@@ -80,7 +80,7 @@ describe("models/latent", () => {
     const pca = PCA.fit(train, 4);
     const encode: Encode = (x) => pca.encode(x);
     // A non-linear decoder, so that a wrong mixing of codes would show.
-    const decode: Decode = (z) => tf.tidy(() => tf.sigmoid(tf.mul(pca.decode(z), 3)));
+    const decode: Decode = (z) => tf.tidy(() => tf.sigmoid(tf.mul<tf.Tensor4D>(pca.decode(z), 3)));
     const x = rowsOf(train, 0, 3) as tf.Tensor4D;
     const xPrime = rowsOf(train, 10, 3) as tf.Tensor4D;
     const alphas = alphaSteps(5);

@@ -29,7 +29,9 @@ const fixture = JSON.parse(
 
 /** NCHW values -> NHWC tensor. */
 function nhwc(t: TensorCase): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.tensor(t.values, t.shape), [0, 2, 3, 1]) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.transpose(tf.tensor<tf.Rank>(t.values, t.shape), [0, 2, 3, 1]) as tf.Tensor4D,
+  );
 }
 
 function check(layer: Module, c: Case): void {
@@ -73,7 +75,10 @@ describe("layers vs PyTorch 1.13 outputs", () => {
     // PyTorch stores [in, out, kh, kw]; ours is [kh, kw, out, in].
     tf.tidy(() => {
       layer.weight.assign(
-        tf.transpose(tf.tensor(c.weight!.values, c.weight!.shape), [2, 3, 1, 0]) as tf.Tensor4D,
+        tf.transpose(
+          tf.tensor<tf.Rank>(c.weight!.values, c.weight!.shape),
+          [2, 3, 1, 0],
+        ) as tf.Tensor4D,
       );
       layer.bias!.assign(tf.tensor1d(c.bias!));
     });

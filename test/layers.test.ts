@@ -237,7 +237,7 @@ describe("layers", function () {
       [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4],
     );
     const w = tf.range(0, 32).reshape([2, 4, 4, 1]);
-    const g = tf.grad((xi: tf.Tensor4D) => tf.sum(tf.mul(up.forward(xi), w)))(x);
+    const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(up.forward(xi), w)))(x);
     // Image 1, pixel (0, 0) collects w[1] at (0,0) (0,1) (1,0) (1,1): 16 + 17 + 20 + 21.
     assert.deepEqual(Array.from(g.dataSync()), [10, 18, 42, 50, 74, 82, 106, 114]);
     tf.dispose([x, y, w, g]);

@@ -346,7 +346,10 @@ describe("models/pca: PCA", () => {
     const flat = tf.zeros([10, 4]);
     const wrongImages = tf.zeros([3, 3, 3, 1]) as tf.Tensor4D;
     const wrongCodes = tf.zeros([3, 1, 1, 3]) as tf.Tensor4D;
-    const pca = tf.tidy(() => PCA.fit(x, 2)); // survives the tidy
+    let pca!: PCA;
+    tf.tidy(() => {
+      pca = PCA.fit(x, 2); // survives the tidy
+    });
     try {
       assert.throws(() => PCA.fit(x, 0), /d must be an integer in \[1, 4\]/);
       assert.throws(() => PCA.fit(x, 5), /d must be an integer in \[1, 4\]/);

@@ -135,7 +135,7 @@ describe("checkpoints", function () {
     const r = await trainOrLoad(
       keyFor(2),
       () => new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 }),
-      (model) => {
+      () => {
         trained++;
         return { log: logFrame([{ epoch: 1, steps: 1, train_loss: 1, seconds: 1 }]) };
       },

@@ -53,7 +53,7 @@ export function latentInterpolation(
     const e1 = tf.expandDims(z1, 1);
     // (1 - a) z0 + a z1, written so that a = 0 and a = 1 give z0 and z1 exactly.
     const z = tf.add(tf.mul(tf.sub(1, a), e0), tf.mul(a, e1)); // [P, A, 1, 1, d]
-    const flat = tf.reshape(z, [pairs * alphas.length, ...codeShape]) as tf.Tensor4D;
+    const flat = tf.reshape<tf.Rank>(z, [pairs * alphas.length, ...codeShape]) as tf.Tensor4D; // [P*A, 1, 1, d]
     return decode(flat);
   });
 }

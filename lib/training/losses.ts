@@ -91,7 +91,7 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
     const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(labels, "int32"), logits.shape[1])), 1);
-    return tf.neg(tf.mean(picked));
+    return tf.neg(tf.mean(picked)) as tf.Scalar;
   });
 }
 
