@@ -103,9 +103,9 @@ describe("wasm kernels vs cpu", function () {
     await tf.setBackend("wasm");
   });
 
-  it("conv2d: values and gradients (x, w) over 60 random cases", async () => {
+  it("conv2d: values and gradients (x, w) over 150 random cases", async () => {
     const rng = Rng.stream("test/kernels/conv2d");
-    for (let t = 0; t < 60; t++) {
+    for (let t = 0; t < 150; t++) {
       const c = randomCase(rng);
       const xv = randomArray(rng, size(c.x));
       const wv = randomArray(rng, size(c.w));
@@ -140,9 +140,9 @@ describe("wasm kernels vs cpu", function () {
     }
   });
 
-  it("conv2dTranspose: values and gradients over 40 random cases", async () => {
+  it("conv2dTranspose: values and gradients over 100 random cases", async () => {
     const rng = Rng.stream("test/kernels/conv2dTranspose");
-    for (let t = 0; t < 40; t++) {
+    for (let t = 0; t < 100; t++) {
       const c = randomCase(rng);
       if (c.dilations[0] > 1 || c.dilations[1] > 1) continue;
       if (typeof c.pad === "object") continue; // conv2dTranspose takes valid/same/number only

@@ -10,7 +10,9 @@
  *   forward stride acting as dilation and the forward dilation as stride;
  * - input gradient: dx = a stride-1 convolution of dy, zero-dilated by the stride and
  *   padded by (k - 1) * d - pad, with the spatially reversed filter, in/out channels
- *   exchanged. This is also the forward pass of tf.conv2dTranspose.
+ *   exchanged. This is also the forward pass of tf.conv2dTranspose. With a stride, most
+ *   of the dilated dy is zeros: we split dx into its stride x stride phases instead, each
+ *   a convolution of dy itself with the taps that reach it (sub-pixel convolution).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -158,6 +160,122 @@ function zeroDilate(backend: BackendWasm, dy: Info, sh: number, sw: number): Inf
   return out;
 }
 
+/** One output phase along one axis: rows p with (p + pad) % stride === rho. */
+interface Phase {
+  rho: number;
+  /** Filter taps that reach this phase: rho, rho + s, ... < k. */
+  taps: number;
+  /** Padding above dy for this phase's convolution (< 0: rows of dy to skip). */
+  before: number;
+}
+
+/** Sub-pixel plan along one axis of size `size` (dy has `n` rows), stride s > 1, dilation 1. */
+function phases(k: number, s: number, pad: number, size: number, n: number) {
+  // Output p = q * s + rho - pad, q in [lo, hi] common to all phases (extra rows are cut).
+  const lo = Math.ceil((pad - (s - 1)) / s);
+  const hi = Math.floor((size - 1 + pad) / s);
+  const list: Phase[] = [];
+  for (let rho = 0; rho < s; rho++) {
+    const taps = rho < k ? Math.ceil((k - rho) / s) : 0;
+    list.push({ rho, taps, before: taps - 1 - lo });
+  }
+  // Padding below dy, the same for every phase (< 0: rows of dy that no output needs).
+  return { lo, count: hi - lo + 1, after: hi + 1 - n, list };
+}
+
+/**
+ * dx for stride > 1 without multiplying by the zeros of the dilated dy: each of the
+ * sh * sw output phases is a stride-1 convolution of dy with the sub-filter of the taps
+ * that reach it; the phases are then interleaved.
+ */
+function backpropInputSubPixel(
+  backend: BackendWasm,
+  dy: Info,
+  filter: Info,
+  inShape: [number, number, number, number],
+  [sh, sw]: [number, number],
+  [top, left]: [number, number],
+): Info {
+  const [N, H, W, C] = inShape;
+  const [kh, kw, , O] = filter.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape;
+  const rows = phases(kh, sh, top, H, oh);
+  const cols = phases(kw, sw, left, W, ow);
+  const weights = view(backend, filter).slice();
+  const parts: { ph: Phase; pw: Phase; y: Info }[] = [];
+  for (const ph of rows.list) {
+    for (const pw of cols.list) {
+      if (ph.taps === 0 || pw.taps === 0) continue;
+      // Sub-filter, reversed and with channels exchanged: v[t, u, o, c] = w[a, b, c, o].
+      const [th, tw] = [ph.taps, pw.taps];
+      const v = make(backend, [th, tw, O, C], (dst) => {
+        for (let t = 0; t < th; t++) {
+          const a = ph.rho + sh * (th - 1 - t);
+          for (let u = 0; u < tw; u++) {
+            const b = pw.rho + sw * (tw - 1 - u);
+            const from = (a * kw + b) * C * O;
+            const to = (t * tw + u) * O * C;
+            for (let c = 0; c < C; c++) {
+              for (let o = 0; o < O; o++) dst[to + o * C + c] = weights[from + c * O + o];
+            }
+          }
+        }
+      });
+      // Negative padding: skip those rows/columns of dy instead.
+      const skipTop = Math.max(0, -ph.before);
+      const skipLeft = Math.max(0, -pw.before);
+      const skipBottom = Math.max(0, -rows.after);
+      const skipRight = Math.max(0, -cols.after);
+      let src = dy;
+      if (skipTop + skipLeft + skipBottom + skipRight > 0) {
+        src = slice(
+          backend,
+          dy,
+          [0, skipTop, skipLeft, 0],
+          [N, oh - skipTop - skipBottom, ow - skipLeft - skipRight, O],
+        );
+      }
+      const pads: [number, number, number, number] = [
+        Math.max(0, ph.before),
+        Math.max(0, rows.after),
+        Math.max(0, pw.before),
+        Math.max(0, cols.after),
+      ];
+      const y = conv(backend, src, v, [1, 1], [1, 1], pads);
+      free(backend, v);
+      if (src !== dy) free(backend, src);
+      if (y.shape[1] !== rows.count || y.shape[2] !== cols.count) {
+        throw new Error(
+          `Conv2DBackpropInput: phase output ${y.shape} is not ${rows.count}x${cols.count}`,
+        );
+      }
+      parts.push({ ph, pw, y });
+    }
+  }
+  const out = backend.makeOutput([N, H, W, C], "float32");
+  const dst = view(backend, out);
+  if (parts.length < sh * sw) dst.fill(0); // phases that no tap reaches stay zero
+  for (const { ph, pw, y } of parts) {
+    const src = view(backend, y);
+    const [nh, nw] = [rows.count, cols.count];
+    for (let n = 0; n < N; n++) {
+      for (let q = 0; q < nh; q++) {
+        const p = (rows.lo + q) * sh + ph.rho - top;
+        if (p < 0 || p >= H) continue;
+        for (let r = 0; r < nw; r++) {
+          const x = (cols.lo + r) * sw + pw.rho - left;
+          if (x < 0 || x >= W) continue;
+          const from = ((n * nh + q) * nw + r) * C;
+          const to = ((n * H + p) * W + x) * C;
+          for (let c = 0; c < C; c++) dst[to + c] = src[from + c] as number;
+        }
+      }
+    }
+  }
+  free(backend, ...parts.map((part) => part.y));
+  return out;
+}
+
 /** dx = conv(dilate(dy), flip(w)), stride 1; also the forward pass of conv2dTranspose. */
 export function conv2DBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -182,6 +300,9 @@ export function conv2DBackpropInput(args: {
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const [, oh, ow] = dy.shape;
   const { top, left } = info.padInfo;
+  if ((sh > 1 || sw > 1) && dh === 1 && dw === 1) {
+    return backpropInputSubPixel(backend, dy, filter, attrs.inputShape, [sh, sw], [top, left]);
+  }
 
   // Rows of the dilated dy: (oh - 1) * sh + 1 (plus sh - 1 trailing zeros from zeroDilate).
   let z = sh > 1 || sw > 1 ? zeroDilate(backend, dy, sh, sw) : dy;
