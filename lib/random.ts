@@ -47,7 +47,8 @@ export class Rng {
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
     return Math.floor(this.next() * n);
   }
 

@@ -72,7 +72,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     dataset: parseDataset(env.DLC_DATASET),
     root,
     buildDir,
-    figuresDir: env.DLC_FIGURES_DIR ? path.resolve(env.DLC_FIGURES_DIR) : path.join(buildDir, "figures"),
+    figuresDir: env.DLC_FIGURES_DIR
+      ? path.resolve(env.DLC_FIGURES_DIR)
+      : path.join(buildDir, "figures"),
     checkpointDir: env.DLC_CHECKPOINT_DIR
       ? path.resolve(env.DLC_CHECKPOINT_DIR)
       : path.join(buildDir, "checkpoints"),
