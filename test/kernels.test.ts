@@ -191,6 +191,23 @@ describe("wasm kernels vs cpu", function () {
     }
   });
 
+  it("sum over leading axes (bias gradients) and over other axes", async () => {
+    const rng = Rng.stream("test/kernels/sum");
+    for (let t = 0; t < 30; t++) {
+      const shape = Array.from({ length: 1 + rng.int(4) }, () => 1 + rng.int(6));
+      const v = randomArray(rng, size(shape));
+      const lead = rng.int(shape.length + 1);
+      const axes =
+        rng.int(3) === 0 ? [shape.length - 1] : Array.from({ length: lead }, (_, i) => i);
+      const keepDims = rng.int(2) === 1;
+      const run = (): tf.Tensor[] => [tf.sum(tf.tensor(v, shape), axes, keepDims)];
+      const want = await on("cpu", run);
+      const got = await on("wasm", run);
+      const e = relErr(got[0] as Float32Array, want[0] as Float32Array);
+      assert.ok(e <= 1e-5, `shape ${shape} axes ${axes}: relative error ${e}`);
+    }
+  });
+
   it("odd sizes: a strided conv that ignores the last rows has zero gradient there", async () => {
     // 10 x 10 input, k 4, stride 3: rows/cols 0..9 are covered up to 3*2+3 = 9 -> all; use 11.
     const run = (): tf.Tensor[] => {

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d-backprop";
 import { withExplicitPadding } from "./conv2d-forward";
+import { withLeadingAxesSum } from "./sum";
 
 let registered: string[] | null = null;
 
@@ -30,6 +31,9 @@ export function registerWasmKernels(): string[] {
     // Keeps the original's setupFunc: it binds the wasm function the kernel calls.
     configs.push(withExplicitPadding(original));
   }
+  const sum = tf.getKernel("Sum", "wasm");
+  if (sum === undefined) throw new Error("wasm backend has no Sum kernel to wrap");
+  configs.push(withLeadingAxesSum(sum));
   for (const config of configs) replace(config);
   registered = configs.map((c) => c.kernelName);
   return registered;
