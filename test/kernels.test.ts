@@ -51,7 +51,8 @@ async function on(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[
 function randomCase(rng: Rng): Case {
   for (;;) {
     const k = [1 + rng.int(4), 1 + rng.int(4)];
-    const c = 1 + rng.int(4);
+    // Up to 8 channels: both the scatter (<= 4) and the convolution paths of dx.
+    const c = 1 + rng.int(8);
     const o = 1 + rng.int(4);
     const x = [1 + rng.int(3), 4 + rng.int(9), 4 + rng.int(9), c];
     const strides: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];

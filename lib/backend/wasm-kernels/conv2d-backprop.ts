@@ -19,6 +19,9 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { call, free, make, pad, reshape, slice, transpose, view, type Info } from "./calls";
 
 type Pad = tf.Conv2DAttrs["pad"];
+
+/** Up to this many input channels, dx is computed by backpropInputScatter. */
+const SCATTER_MAX_CHANNELS = 4;
 type Rounding = tf.Conv2DAttrs["dimRoundingMode"];
 type Pair = number | [number, number];
 
@@ -276,6 +279,60 @@ function backpropInputSubPixel(
   return out;
 }
 
+/**
+ * dx for few input channels (the last layer of a decoder, 32 -> 1): a convolution
+ * producing C channels runs XNNPACK's kernels at 1/8 of their width. Instead, one 1x1
+ * convolution gives every tap's contribution, cols = dy . w^T ([N, oh, ow, kh*kw*C]), and
+ * the taps are added into place ("col2im", the weighted sum of translated kernels).
+ */
+function backpropInputScatter(
+  backend: BackendWasm,
+  dy: Info,
+  filter: Info,
+  inShape: [number, number, number, number],
+  [sh, sw]: [number, number],
+  [dh, dw]: [number, number],
+  [top, left]: [number, number],
+): Info {
+  const [N, H, W, C] = inShape;
+  const [kh, kw, , O] = filter.shape as [number, number, number, number];
+  const [, oh, ow] = dy.shape;
+  const K = kh * kw * C;
+  const weights = view(backend, filter).slice();
+  // [1, 1, O, K]: w viewed as [K, O], transposed.
+  const wT = make(backend, [1, 1, O, K], (dst) => {
+    for (let k = 0; k < K; k++) {
+      for (let o = 0; o < O; o++) dst[o * K + k] = weights[k * O + o] as number;
+    }
+  });
+  const cols = conv(backend, dy, wT, [1, 1], [1, 1], [0, 0, 0, 0]);
+  free(backend, wT);
+  const out = backend.makeOutput([N, H, W, C], "float32");
+  const dst = view(backend, out);
+  const src = view(backend, cols);
+  dst.fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const from = ((n * oh + i) * ow + j) * K;
+        for (let a = 0; a < kh; a++) {
+          const p = i * sh + a * dh - top;
+          if (p < 0 || p >= H) continue;
+          for (let b = 0; b < kw; b++) {
+            const q = j * sw + b * dw - left;
+            if (q < 0 || q >= W) continue;
+            const to = ((n * H + p) * W + q) * C;
+            const tap = from + (a * kw + b) * C;
+            for (let c = 0; c < C; c++) dst[to + c] += src[tap + c] as number;
+          }
+        }
+      }
+    }
+  }
+  free(backend, cols);
+  return out;
+}
+
 /** dx = conv(dilate(dy), flip(w)), stride 1; also the forward pass of conv2dTranspose. */
 export function conv2DBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -300,6 +357,10 @@ export function conv2DBackpropInput(args: {
   const { dilationHeight: dh, dilationWidth: dw } = info;
   const [, oh, ow] = dy.shape;
   const { top, left } = info.padInfo;
+  if (info.inChannels <= SCATTER_MAX_CHANNELS) {
+    const geometry = [attrs.inputShape, [sh, sw], [dh, dw], [top, left]] as const;
+    return backpropInputScatter(backend, dy, filter, ...geometry);
+  }
   if ((sh > 1 || sw > 1) && dh === 1 && dw === 1) {
     return backpropInputSubPixel(backend, dy, filter, attrs.inputShape, [sh, sw], [top, left]);
   }
