@@ -208,5 +208,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         `; cannot switch to "${force}" in the same process.`,
     );
   }
+  // Something (a test, a notebook cell) may have switched backends since: switch back.
+  if (tf.getBackend() !== report.name && !(await use(report.name))) {
+    throw new Error(`initBackend: cannot switch back to the "${report.name}" backend`);
+  }
   return report;
 }
