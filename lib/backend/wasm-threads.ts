@@ -8,6 +8,7 @@
  * module with require, and os.cpus() reports enough cores for the requested count.
  */
 import * as fs from "node:fs";
+import type { CpuInfo } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
@@ -75,7 +76,7 @@ export async function withWasmThreads<T>(threads: number, init: () => Promise<T>
   const createObjectURL = URL.createObjectURL;
   const realCpus = cpus();
   const fake = Array.from({ length: 2 * threads }, (_, i) => realCpus[i % realCpus.length]);
-  (os as { cpus: () => os.CpuInfo[] }).cpus = () => fake as os.CpuInfo[];
+  (os as { cpus: () => CpuInfo[] }).cpus = () => fake as CpuInfo[];
   URL.createObjectURL = (blob: Blob): string =>
     blob.type === "application/javascript" ? file : createObjectURL(blob);
   try {
@@ -83,7 +84,7 @@ export async function withWasmThreads<T>(threads: number, init: () => Promise<T>
     unrefWorkers();
     return result;
   } finally {
-    (os as { cpus: () => os.CpuInfo[] }).cpus = cpus;
+    (os as { cpus: () => CpuInfo[] }).cpus = cpus;
     URL.createObjectURL = createObjectURL;
   }
 }

@@ -358,8 +358,8 @@ export function conv2DBackpropInput(args: {
   const [, oh, ow] = dy.shape;
   const { top, left } = info.padInfo;
   if (info.inChannels <= SCATTER_MAX_CHANNELS) {
-    const geometry = [attrs.inputShape, [sh, sw], [dh, dw], [top, left]] as const;
-    return backpropInputScatter(backend, dy, filter, ...geometry);
+    const [inShape, strides] = [attrs.inputShape, [sh, sw] as [number, number]];
+    return backpropInputScatter(backend, dy, filter, inShape, strides, [dh, dw], [top, left]);
   }
   if ((sh > 1 || sw > 1) && dh === 1 && dw === 1) {
     return backpropInputSubPixel(backend, dy, filter, attrs.inputShape, [sh, sw], [top, left]);
