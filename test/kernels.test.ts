@@ -209,6 +209,71 @@ describe("wasm kernels vs cpu", function () {
     }
   });
 
+  it("max/avg pooling, bilinear resize, concat: values and gradients", async () => {
+    const rng = Rng.stream("test/kernels/pool");
+    for (let t = 0; t < 20; t++) {
+      // Square images: the cpu reference's ResizeBilinearGrad swaps H and W otherwise.
+      const side = 3 + rng.int(8);
+      const shape: [number, number, number, number] = [1 + rng.int(2), side, side, 1 + rng.int(3)];
+      const v = randomArray(rng, size(shape)); // negative maxima included
+      const k = 1 + rng.int(3);
+      const s = 1 + rng.int(3);
+      const pad = rng.int(2) === 0 ? "valid" : "same";
+      const run = (): tf.Tensor[] => {
+        const x = tf.tensor4d(v, shape);
+        const f = (a: tf.Tensor): tf.Tensor => {
+          const a4 = a as tf.Tensor4D;
+          const m = tf.maxPool(a4, k, s, pad);
+          const p = tf.avgPool(a4, k, s, pad);
+          // (nearest is checked below: the cpu reference's gradient is wrong for N, C > 1)
+          const up = tf.image.resizeBilinear(m, [shape[1], shape[2]]);
+          const bi = tf.image.resizeBilinear(p, [shape[1], shape[2]]);
+          return tf.concat([up, bi, a4], 3);
+        };
+        const r = tf.sin(tf.range(0, shape[0] * shape[1] * shape[2] * shape[3] * 3));
+        const y = f(x);
+        const gx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.reshape(f(a), [-1]), r)))(x);
+        return [y, gx];
+      };
+      const want = await on("cpu", run);
+      const got = await on("wasm", run);
+      for (let i = 0; i < want.length; i++) {
+        const e = relErr(got[i] as Float32Array, want[i] as Float32Array);
+        assert.ok(e <= 1e-4, `case ${t} ${shape} k ${k} s ${s} ${pad} output ${i}: ${e}`);
+      }
+    }
+  });
+
+  it("nearest x2 upsampling: the gradient sums each 2 x 2 block", async () => {
+    await tf.setBackend("wasm");
+    const [N, C] = [2, 3];
+    const [g, rv] = tf.tidy(() => {
+      const x = tf.zeros([N, 5, 5, C]) as tf.Tensor4D;
+      const r = tf.range(0, N * 100 * C).reshape([N, 10, 10, C]);
+      const f = (a: tf.Tensor): tf.Tensor =>
+        tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [10, 10]), r));
+      return [tf.grad(f)(x).dataSync(), r.dataSync()];
+    });
+    for (let n = 0; n < N; n++) {
+      for (let i = 0; i < 5; i++) {
+        for (let j = 0; j < 5; j++) {
+          for (let c = 0; c < C; c++) {
+            let want = 0;
+            for (const [di, dj] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ] as const) {
+              want += rv[((n * 10 + 2 * i + di) * 10 + 2 * j + dj) * C + c] as number;
+            }
+            assert.equal(g[((n * 5 + i) * 5 + j) * C + c], want);
+          }
+        }
+      }
+    }
+  });
+
   it("odd sizes: a strided conv that ignores the last rows has zero gradient there", async () => {
     // 10 x 10 input, k 4, stride 3: rows/cols 0..9 are covered up to 3*2+3 = 9 -> all; use 11.
     const run = (): tf.Tensor[] => {

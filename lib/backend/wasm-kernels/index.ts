@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d-backprop";
 import { withExplicitPadding } from "./conv2d-forward";
+import { maxPoolGradConfig } from "./max-pool-grad";
 import { withLeadingAxesSum } from "./sum";
 
 let registered: string[] | null = null;
@@ -24,7 +25,11 @@ function replace(config: tf.KernelConfig): void {
  */
 export function registerWasmKernels(): string[] {
   if (registered !== null) return registered;
-  const configs: tf.KernelConfig[] = [conv2DBackpropFilterConfig, conv2DBackpropInputConfig];
+  const configs: tf.KernelConfig[] = [
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    maxPoolGradConfig,
+  ];
   for (const name of ["Conv2D", "FusedConv2D"]) {
     const original = tf.getKernel(name, "wasm");
     if (original === undefined) throw new Error(`wasm backend has no ${name} kernel to wrap`);
