@@ -7,6 +7,7 @@
  * DLC_BACKEND=<name> forces one; a forced backend that is not available is an error.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm-kernels";
@@ -104,10 +105,13 @@ async function probeTensorflow(): Promise<Probe> {
   return { ok: false, reason: reasons.join("; ") };
 }
 
-/** DLC_WASM_THREADS: XNNPACK threads for wasm (default 1; see wasm-threads.ts). */
+/**
+ * DLC_WASM_THREADS: XNNPACK threads for wasm (see wasm-threads.ts). Default: one per
+ * core, up to 8 (on 2 cores a training step takes 0.65 of the one-thread time).
+ */
 function wasmThreads(): number {
   const v = process.env.DLC_WASM_THREADS;
-  if (v === undefined || v === "") return 1;
+  if (v === undefined || v === "") return Math.max(1, Math.min(8, os.availableParallelism()));
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 8) {
     throw new Error(`DLC_WASM_THREADS=${v}: use an integer between 1 and 8`);
