@@ -149,7 +149,11 @@ describe("functional: random cases against the plain references and tf.grad", ()
         const x = tf.tensor3d(randomNested(rng, [c.n, c.cin, c.w]) as number[][][]);
         const w = tf.tensor3d(randomNested(rng, [c.cout, c.cin, c.k]) as number[][][]);
         const dy = tf.tensor3d(randomNested(rng, [c.n, c.cout, outW]) as number[][][]);
-        const grad = tf.grad((xi: tf.Tensor3D) => conv1d(xi, w, null, c).mul(dy).sum())(x);
+        const grad = tf.grad((xi: tf.Tensor) =>
+          conv1d(xi as tf.Tensor3D, w, null, c)
+            .mul(dy)
+            .sum(),
+        )(x);
         // conv weight [out, in, k] read as a transposed-conv weight [in', out', k]: same tensor.
         const viaTranspose = convTranspose1d(dy, w, null, { ...c, outputPadding });
         assert.deepEqual(viaTranspose.shape, x.shape);
@@ -227,7 +231,11 @@ describe("functional: random cases against the plain references and tf.grad", ()
           size[0] - ((outH - 1) * stride[0] - 2 * padding[0] + dilation[0] * (k[0] - 1) + 1),
           size[1] - ((outW - 1) * stride[1] - 2 * padding[1] + dilation[1] * (k[1] - 1) + 1),
         ];
-        const grad = tf.grad((xi: tf.Tensor4D) => conv2d(xi, w, null, convOpts).mul(dy).sum())(x);
+        const grad = tf.grad((xi: tf.Tensor) =>
+          conv2d(xi as tf.Tensor4D, w, null, convOpts)
+            .mul(dy)
+            .sum(),
+        )(x);
         const viaTranspose = convTranspose2d(dy, w, null, { ...convOpts, outputPadding: restore });
         assert.ok(maxAbsDiff(grad.arraySync(), viaTranspose.arraySync()) < TOL, label);
       });
@@ -248,7 +256,11 @@ describe("functional: random cases against the plain references and tf.grad", ()
         const x = tf.tensor4d(randomNested(rng, [2, 3, 5, 6]) as number[][][][]);
         const shape = op(x).shape;
         const dy = tf.tensor(randomNested(rng, shape) as number[][][][], shape);
-        const grad = tf.grad((xi: tf.Tensor4D) => op(xi).mul(dy).sum())(x);
+        const grad = tf.grad((xi: tf.Tensor) =>
+          op(xi as tf.Tensor4D)
+            .mul(dy)
+            .sum(),
+        )(x);
         const lhs = op(x).mul(dy).sum().dataSync()[0] as number;
         const rhs = x.mul(grad).sum().dataSync()[0] as number;
         assert.ok(
