@@ -51,6 +51,49 @@ function checkBias(op: string, bias: tf.Tensor | null | undefined, channels: num
   }
 }
 
+/**
+ * Checks that the weight [a, b, kh, kw] takes the input's `c` channels (on axis 0 for
+ * transposed-convolution weights, axis 1 otherwise) and that the bias has one value per
+ * output channel; returns the number of output channels.
+ */
+function checkWeightAndBias(
+  op: string,
+  c: number,
+  weight: tf.Tensor4D,
+  bias: tf.Tensor | null | undefined,
+  transposed: boolean,
+  shownWeightShape: readonly number[],
+): number {
+  const [a, b] = weight.shape;
+  const [wc, o] = transposed ? [a, b] : [b, a];
+  if (c !== wc) {
+    const layout = transposed
+      ? "transposed-convolution weight layout is [in, out, k...]"
+      : "weight layout is [out, in, k...]";
+    throw new Error(
+      `${op}: input has ${c} channels but the weight [${shownWeightShape.join(", ")}] expects ${wc} (${layout})`,
+    );
+  }
+  checkBias(op, bias, o);
+  return o;
+}
+
+/** Runs `body` on the NHWC view of x with a [kh, kw, in|out, out|in] dilated filter; adds bias, back to NCHW. */
+function onChannelsLast(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  bias: tf.Tensor | null | undefined,
+  dilation: Pair,
+  body: (xh: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const f = dilateFilter(weight.transpose([2, 3, 1, 0]), dilation);
+    let y = body(x.transpose([0, 2, 3, 1]), f);
+    if (bias) y = y.add(bias);
+    return y.transpose([0, 3, 1, 2]);
+  });
+}
+
 /** conv2d on NCHW input [N, C, H, W] with weight [O, C, kh, kw] and a resolved spec. */
 function conv2dCore(
   op: string,
@@ -61,13 +104,8 @@ function conv2dCore(
   shownWeightShape: readonly number[] = weight.shape,
 ): tf.Tensor4D {
   const [, c, h, w] = x.shape;
-  const [o, wc, kh, kw] = weight.shape;
-  if (c !== wc) {
-    throw new Error(
-      `${op}: input has ${c} channels but the weight [${shownWeightShape.join(", ")}] expects ${wc} (weight layout is [out, in, k...])`,
-    );
-  }
-  checkBias(op, bias, o);
+  const [, , kh, kw] = weight.shape;
+  checkWeightAndBias(op, c, weight, bias, false, shownWeightShape);
   const paddedH = h + spec.padBefore[0] + spec.padAfter[0];
   const paddedW = w + spec.padBefore[1] + spec.padAfter[1];
   const effH = spec.dilation[0] * (kh - 1) + 1;
@@ -77,8 +115,7 @@ function conv2dCore(
       `${op}: calculated padded input size per channel (${paddedH} x ${paddedW}) is smaller than the dilated kernel size (${effH} x ${effW}); the kernel can't be greater than the actual input size`,
     );
   }
-  return tf.tidy(() => {
-    let xh: tf.Tensor4D = x.transpose([0, 2, 3, 1]);
+  return onChannelsLast(x, weight, bias, spec.dilation, (xh, f) => {
     if (spec.padBefore.some((p) => p > 0) || spec.padAfter.some((p) => p > 0)) {
       xh = xh.pad([
         [0, 0],
@@ -87,10 +124,7 @@ function conv2dCore(
         [0, 0],
       ]);
     }
-    const f = dilateFilter(weight.transpose([2, 3, 1, 0]), spec.dilation);
-    let y: tf.Tensor4D = tf.conv2d(xh, f, spec.stride, "valid");
-    if (bias) y = y.add(bias);
-    return y.transpose([0, 3, 1, 2]);
+    return tf.conv2d(xh, f, spec.stride, "valid");
   });
 }
 
@@ -104,13 +138,8 @@ function convTranspose2dCore(
   shownWeightShape: readonly number[] = weight.shape,
 ): tf.Tensor4D {
   const [n, c, h, w] = x.shape;
-  const [wc, o, kh, kw] = weight.shape;
-  if (c !== wc) {
-    throw new Error(
-      `${op}: input has ${c} channels but the weight [${shownWeightShape.join(", ")}] expects ${wc} (transposed-convolution weight layout is [in, out, k...])`,
-    );
-  }
-  checkBias(op, bias, o);
+  const [, , kh, kw] = weight.shape;
+  const o = checkWeightAndBias(op, c, weight, bias, true, shownWeightShape);
   const effH = spec.dilation[0] * (kh - 1) + 1;
   const effW = spec.dilation[1] * (kw - 1) + 1;
   const fullH = (h - 1) * spec.stride[0] + effH;
@@ -122,35 +151,53 @@ function convTranspose2dCore(
       `${op}: input ${h} x ${w} gives a calculated output size ${outH} x ${outW}, which is too small; reduce the padding`,
     );
   }
-  return tf.tidy(() => {
-    const xh: tf.Tensor4D = x.transpose([0, 2, 3, 1]);
-    const f = dilateFilter(weight.transpose([2, 3, 1, 0]), spec.dilation);
+  return onChannelsLast(x, weight, bias, spec.dilation, (xh, f) => {
     const full: tf.Tensor4D = tf.conv2dTranspose(xh, f, [n, fullH, fullW, o], spec.stride, "valid");
     // Crop `padding` on both sides; where outputPadding exceeds it, the extra cells get
     // no kernel placement and so are zeros (before the bias).
     const takeH = Math.min(outH, fullH - spec.padding[0]);
     const takeW = Math.min(outW, fullW - spec.padding[1]);
-    let y: tf.Tensor4D = full.slice([0, spec.padding[0], spec.padding[1], 0], [n, takeH, takeW, o]);
-    if (takeH < outH || takeW < outW) {
-      y = y.pad([
-        [0, 0],
-        [0, outH - takeH],
-        [0, outW - takeW],
-        [0, 0],
-      ]);
-    }
-    if (bias) y = y.add(bias);
-    return y.transpose([0, 3, 1, 2]);
+    const y: tf.Tensor4D = full.slice(
+      [0, spec.padding[0], spec.padding[1], 0],
+      [n, takeH, takeW, o],
+    );
+    if (takeH === outH && takeW === outW) return y;
+    return y.pad([
+      [0, 0],
+      [0, outH - takeH],
+      [0, outW - takeW],
+      [0, 0],
+    ]);
   });
 }
 
-/** Adds a batch axis to unbatched input, and the matching removal for the result. */
-function batched<T extends tf.Tensor>(
+/**
+ * Checks the ranks of x and weight, then runs a 2-D core on batched NCHW tensors:
+ * unbatched input gets a batch axis, and a 1-D signal [N, C, W] travels as an image of
+ * height 1 (weight [a, b, k] as [a, b, 1, k]), so 1-D and 2-D share every computation.
+ */
+function onImages<T extends tf.Tensor>(
+  op: string,
   x: T,
-  batchedRank: number,
-): { xb: tf.Tensor; unbatch: (y: tf.Tensor) => T } {
-  if (x.rank === batchedRank) return { xb: x, unbatch: (y) => y as T };
-  return { xb: x.expandDims(0), unbatch: (y) => y.squeeze([0]) as T };
+  weight: tf.Tensor,
+  spatial: 1 | 2,
+  weightLayout: "[out, in" | "[in, out",
+  core: (x4: tf.Tensor4D, w4: tf.Tensor4D) => tf.Tensor4D,
+): T {
+  const rank = spatial + 2;
+  const input =
+    spatial === 1 ? "[N, C, W] or unbatched [C, W]" : "[N, C, H, W] or unbatched [C, H, W]";
+  checkRank(op, "input", x.shape, [rank - 1, rank], input);
+  const kernel = spatial === 1 ? "k" : "kh, kw";
+  checkRank(op, "weight", weight.shape, [rank], `${weightLayout}, ${kernel}]`);
+  return tf.tidy(() => {
+    const xb = x.rank === rank ? x : x.expandDims(0);
+    const y =
+      spatial === 2
+        ? core(xb as tf.Tensor4D, weight as tf.Tensor4D)
+        : core(xb.expandDims(2) as tf.Tensor4D, weight.expandDims(2) as tf.Tensor4D).squeeze([2]);
+    return (x.rank === rank ? y : y.squeeze([0])) as T;
+  });
 }
 
 /**
@@ -165,27 +212,15 @@ export function conv1d<T extends tf.Tensor2D | tf.Tensor3D>(
   options: Conv1dOptions = {},
 ): T {
   const op = "conv1d";
-  checkRank(op, "input", x.shape, [2, 3], "[N, C, W] or unbatched [C, W]");
-  checkRank(op, "weight", weight.shape, [3], "[out, in, k]");
-  const { stride = 1, padding = 0, dilation = 1 } = options;
-  const k = weight.shape[2];
-  const spec = convSpec(op, [1, k], {
-    stride: [1, stride],
-    padding: typeof padding === "number" ? [0, padding] : padding,
-    dilation: [1, dilation],
-  });
-  // "same" on a [1, k] kernel pads nothing on the height axis, as wanted.
-  return tf.tidy(() => {
-    const { xb, unbatch } = batched(x, 3);
-    const y = conv2dCore(
-      op,
-      xb.expandDims(2) as tf.Tensor4D,
-      weight.expandDims(2) as tf.Tensor4D,
-      bias,
-      spec,
-      weight.shape,
-    );
-    return unbatch(y.squeeze([2]));
+  return onImages(op, x, weight, 1, "[out, in", (x4, w4) => {
+    const { stride = 1, padding = 0, dilation = 1 } = options;
+    // "same" on a [1, k] kernel pads nothing on the height axis, as wanted.
+    const spec = convSpec(op, [1, weight.shape[2]], {
+      stride: [1, stride],
+      padding: typeof padding === "number" ? [0, padding] : padding,
+      dilation: [1, dilation],
+    });
+    return conv2dCore(op, x4, w4, bias, spec, weight.shape);
   });
 }
 
@@ -199,13 +234,10 @@ export function conv2d<T extends tf.Tensor3D | tf.Tensor4D>(
   options: Conv2dOptions = {},
 ): T {
   const op = "conv2d";
-  checkRank(op, "input", x.shape, [3, 4], "[N, C, H, W] or unbatched [C, H, W]");
-  checkRank(op, "weight", weight.shape, [4], "[out, in, kh, kw]");
-  const { stride = 1, padding = 0, dilation = 1 } = options;
-  const spec = convSpec(op, [weight.shape[2], weight.shape[3]], { stride, padding, dilation });
-  return tf.tidy(() => {
-    const { xb, unbatch } = batched(x, 4);
-    return unbatch(conv2dCore(op, xb as tf.Tensor4D, weight, bias, spec));
+  return onImages(op, x, weight, 2, "[out, in", (x4, w4) => {
+    const { stride = 1, padding = 0, dilation = 1 } = options;
+    const spec = convSpec(op, [weight.shape[2], weight.shape[3]], { stride, padding, dilation });
+    return conv2dCore(op, x4, w4, bias, spec);
   });
 }
 
@@ -221,26 +253,15 @@ export function convTranspose1d<T extends tf.Tensor2D | tf.Tensor3D>(
   options: ConvTranspose1dOptions = {},
 ): T {
   const op = "convTranspose1d";
-  checkRank(op, "input", x.shape, [2, 3], "[N, C, W] or unbatched [C, W]");
-  checkRank(op, "weight", weight.shape, [3], "[in, out, k]");
-  const { stride = 1, padding = 0, outputPadding = 0, dilation = 1 } = options;
-  const spec = convTransposeSpec(op, {
-    stride: [1, stride],
-    padding: [0, padding],
-    outputPadding: [0, outputPadding],
-    dilation: [1, dilation],
-  });
-  return tf.tidy(() => {
-    const { xb, unbatch } = batched(x, 3);
-    const y = convTranspose2dCore(
-      op,
-      xb.expandDims(2) as tf.Tensor4D,
-      weight.expandDims(2) as tf.Tensor4D,
-      bias,
-      spec,
-      weight.shape,
-    );
-    return unbatch(y.squeeze([2]));
+  return onImages(op, x, weight, 1, "[in, out", (x4, w4) => {
+    const { stride = 1, padding = 0, outputPadding = 0, dilation = 1 } = options;
+    const spec = convTransposeSpec(op, {
+      stride: [1, stride],
+      padding: [0, padding],
+      outputPadding: [0, outputPadding],
+      dilation: [1, dilation],
+    });
+    return convTranspose2dCore(op, x4, w4, bias, spec, weight.shape);
   });
 }
 
@@ -255,12 +276,14 @@ export function convTranspose2d<T extends tf.Tensor3D | tf.Tensor4D>(
   options: ConvTranspose2dOptions = {},
 ): T {
   const op = "convTranspose2d";
-  checkRank(op, "input", x.shape, [3, 4], "[N, C, H, W] or unbatched [C, H, W]");
-  checkRank(op, "weight", weight.shape, [4], "[in, out, kh, kw]");
-  const { stride = 1, padding = 0, outputPadding = 0, dilation = 1 } = options;
-  const spec = convTransposeSpec(op, { stride, padding, outputPadding, dilation });
-  return tf.tidy(() => {
-    const { xb, unbatch } = batched(x, 4);
-    return unbatch(convTranspose2dCore(op, xb as tf.Tensor4D, weight, bias, spec));
+  return onImages(op, x, weight, 2, "[in, out", (x4, w4) => {
+    const { stride = 1, padding = 0, outputPadding = 0, dilation = 1 } = options;
+    return convTranspose2dCore(
+      op,
+      x4,
+      w4,
+      bias,
+      convTransposeSpec(op, { stride, padding, outputPadding, dilation }),
+    );
   });
 }
