@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { defaultInitRng, pytorchBound, uniformVariable } from "./init";
+import { checkSizes, weightAndBias, weightAndBiasParameters } from "./init";
 import { Module, checkNhwc, pair } from "./module";
 
 type Size2 = number | [number, number];
@@ -15,12 +15,6 @@ function toPair(what: string, v: Size2, min: number): [number, number] {
     throw new Error(`${what} must be an integer >= ${min} (or a pair of them), got ${String(v)}`);
   }
   return p;
-}
-
-function checkChannels(layer: string, inC: number, outC: number): void {
-  if (!Number.isInteger(inC) || inC <= 0 || !Number.isInteger(outC) || outC <= 0) {
-    throw new Error(`${layer}: channel counts must be positive integers, got (${inC}, ${outC})`);
-  }
 }
 
 export interface Conv2dOptions {
@@ -35,47 +29,75 @@ export interface Conv2dOptions {
   rng?: Rng;
 }
 
-/** PyTorch's nn.Conv2d: out = floor((in + 2 * padding - kernel) / stride) + 1. */
-export class Conv2d extends Module {
-  readonly name = "Conv2d";
+/** tfjs's pad argument for PyTorch's symmetric zero padding of the two spatial axes. */
+function padArg([ph, pw]: [number, number]): "valid" | tf.backend_util.ExplicitPadding {
+  if (ph === 0 && pw === 0) return "valid";
+  return [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ];
+}
+
+/**
+ * What Conv2d and ConvTranspose2d share: the checked kernel, stride and padding, a
+ * [kh, kw, a, b] weight with PyTorch's initialisation, an optional bias, and the repr.
+ */
+export abstract class ConvLayer extends Module {
   readonly kernelSize: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
-  /** [kh, kw, inC, outC] (tfjs layout; PyTorch stores [outC, inC, kh, kw]). */
+  /** [kh, kw, inC, outC] for Conv2d, [kh, kw, outC, inC] for ConvTranspose2d (tfjs layouts). */
   readonly weight: tf.Variable<tf.Rank.R4>;
   readonly bias: tf.Variable<tf.Rank.R1> | null;
 
-  constructor(
+  /**
+   * `transposed` picks the weight layout; PyTorch takes fan_in from its weight's dim 1,
+   * which is inChannels for a convolution and outChannels for a transposed one.
+   * `validate` runs after the geometry checks and before any weight is drawn.
+   */
+  protected constructor(
+    layer: string,
     readonly inChannels: number,
     readonly outChannels: number,
     options: Conv2dOptions,
+    transposed: boolean,
+    validate: (stride: [number, number]) => void = () => {},
   ) {
     super();
-    checkChannels("Conv2d", inChannels, outChannels);
-    this.kernelSize = toPair("Conv2d kernelSize", options.kernelSize, 1);
-    this.stride = toPair("Conv2d stride", options.stride ?? 1, 1);
-    this.padding = toPair("Conv2d padding", options.padding ?? 0, 0);
-    const rng = options.rng ?? defaultInitRng();
+    checkSizes(layer, "channel counts", inChannels, outChannels);
+    this.kernelSize = toPair(`${layer} kernelSize`, options.kernelSize, 1);
+    this.stride = toPair(`${layer} stride`, options.stride ?? 1, 1);
+    this.padding = toPair(`${layer} padding`, options.padding ?? 0, 0);
+    validate(this.stride);
     const [kh, kw] = this.kernelSize;
-    const bound = pytorchBound(inChannels * kh * kw);
-    this.weight = uniformVariable(
-      [kh, kw, inChannels, outChannels],
-      bound,
-      rng,
-    ) as tf.Variable<tf.Rank.R4>;
-    this.bias =
-      options.bias === false
-        ? null
-        : (uniformVariable([outChannels], bound, rng) as tf.Variable<tf.Rank.R1>);
+    const [a, b] = transposed ? [outChannels, inChannels] : [inChannels, outChannels];
+    const p = weightAndBias<tf.Rank.R4>([kh, kw, a, b], a * kh * kw, outChannels, options);
+    this.weight = p.weight;
+    this.bias = p.bias;
   }
 
   protected override ownParameters(): Array<[string, tf.Variable]> {
-    return this.bias
-      ? [
-          ["weight", this.weight],
-          ["bias", this.bias],
-        ]
-      : [["weight", this.weight]];
+    return weightAndBiasParameters(this.weight, this.bias);
+  }
+
+  /** PyTorch's repr of the arguments; `extra` goes before bias=False. */
+  protected convRepr(extra: string): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pair(this.kernelSize)}, stride=${pair(this.stride)}`;
+    if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pair(this.padding)}`;
+    s += extra;
+    if (this.bias === null) s += ", bias=False";
+    return s;
+  }
+}
+
+/** PyTorch's nn.Conv2d: out = floor((in + 2 * padding - kernel) / stride) + 1. */
+export class Conv2d extends ConvLayer {
+  readonly name = "Conv2d";
+
+  constructor(inChannels: number, outChannels: number, options: Conv2dOptions) {
+    super("Conv2d", inChannels, outChannels, options, false);
   }
 
   /** Output spatial size for an input of size [h, w]. */
@@ -83,17 +105,6 @@ export class Conv2d extends Module {
     const o = (n: number, i: 0 | 1): number =>
       Math.floor((n + 2 * this.padding[i] - this.kernelSize[i]) / this.stride[i]) + 1;
     return [o(h, 0), o(w, 1)];
-  }
-
-  private padArg(): "valid" | tf.backend_util.ExplicitPadding {
-    const [ph, pw] = this.padding;
-    if (ph === 0 && pw === 0) return "valid";
-    return [
-      [0, 0],
-      [ph, ph],
-      [pw, pw],
-      [0, 0],
-    ];
   }
 
   private check(x: tf.Tensor): tf.Tensor4D {
@@ -121,17 +132,14 @@ export class Conv2d extends Module {
       x: x4,
       filter: this.weight,
       strides: this.stride,
-      pad: this.padArg(),
+      pad: padArg(this.padding),
       bias: this.bias ?? undefined,
       activation,
     });
   }
 
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pair(this.kernelSize)}, stride=${pair(this.stride)}`;
-    if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pair(this.padding)}`;
-    if (this.bias === null) s += ", bias=False";
-    return s;
+    return this.convRepr("");
   }
 }
 
@@ -146,56 +154,22 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
  * It is the gradient of a Conv2d with the same kernel, stride and padding, which is how
  * tfjs computes it (conv2dTranspose with the output size given explicitly).
  */
-export class ConvTranspose2d extends Module {
+export class ConvTranspose2d extends ConvLayer {
   readonly name = "ConvTranspose2d";
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
   readonly outputPadding: [number, number];
-  /** [kh, kw, outC, inC] (tfjs layout; PyTorch stores [inC, outC, kh, kw]). */
-  readonly weight: tf.Variable<tf.Rank.R4>;
-  readonly bias: tf.Variable<tf.Rank.R1> | null;
 
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    options: ConvTranspose2dOptions,
-  ) {
-    super();
-    checkChannels("ConvTranspose2d", inChannels, outChannels);
-    this.kernelSize = toPair("ConvTranspose2d kernelSize", options.kernelSize, 1);
-    this.stride = toPair("ConvTranspose2d stride", options.stride ?? 1, 1);
-    this.padding = toPair("ConvTranspose2d padding", options.padding ?? 0, 0);
-    this.outputPadding = toPair("ConvTranspose2d outputPadding", options.outputPadding ?? 0, 0);
-    for (const i of [0, 1] as const) {
-      if (this.outputPadding[i] >= this.stride[i]) {
+  constructor(inChannels: number, outChannels: number, options: ConvTranspose2dOptions) {
+    const outputPadding = (stride: [number, number]): [number, number] => {
+      const op = toPair("ConvTranspose2d outputPadding", options.outputPadding ?? 0, 0);
+      if (op[0] >= stride[0] || op[1] >= stride[1]) {
         throw new Error(
-          `ConvTranspose2d: outputPadding (${this.outputPadding.join(", ")}) must be smaller than stride (${this.stride.join(", ")}), as in PyTorch`,
+          `ConvTranspose2d: outputPadding (${op.join(", ")}) must be smaller than stride (${stride.join(", ")}), as in PyTorch`,
         );
       }
-    }
-    const rng = options.rng ?? defaultInitRng();
-    const [kh, kw] = this.kernelSize;
-    // PyTorch takes fan_in from weight dim 1, which for a transposed conv is outChannels.
-    const bound = pytorchBound(outChannels * kh * kw);
-    this.weight = uniformVariable(
-      [kh, kw, outChannels, inChannels],
-      bound,
-      rng,
-    ) as tf.Variable<tf.Rank.R4>;
-    this.bias =
-      options.bias === false
-        ? null
-        : (uniformVariable([outChannels], bound, rng) as tf.Variable<tf.Rank.R1>);
-  }
-
-  protected override ownParameters(): Array<[string, tf.Variable]> {
-    return this.bias
-      ? [
-          ["weight", this.weight],
-          ["bias", this.bias],
-        ]
-      : [["weight", this.weight]];
+      return op;
+    };
+    super("ConvTranspose2d", inChannels, outChannels, options, true, outputPadding);
+    this.outputPadding = outputPadding(this.stride);
   }
 
   /** Output spatial size for an input of size [h, w]. */
@@ -211,33 +185,18 @@ export class ConvTranspose2d extends Module {
     if (oh < 1 || ow < 1) {
       throw new Error(`ConvTranspose2d: padding ${this.padding.join("x")} leaves an empty output`);
     }
-    const [ph, pw] = this.padding;
-    const pad: "valid" | tf.backend_util.ExplicitPadding =
-      ph === 0 && pw === 0
-        ? "valid"
-        : [
-            [0, 0],
-            [ph, ph],
-            [pw, pw],
-            [0, 0],
-          ];
     const y = tf.conv2dTranspose(
       x4,
       this.weight,
       [x4.shape[0], oh, ow, this.outChannels],
       this.stride,
-      pad,
+      padArg(this.padding),
     );
     return this.bias ? tf.add(y, this.bias) : y;
   }
 
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pair(this.kernelSize)}, stride=${pair(this.stride)}`;
-    if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pair(this.padding)}`;
-    if (this.outputPadding[0] !== 0 || this.outputPadding[1] !== 0) {
-      s += `, output_padding=${pair(this.outputPadding)}`;
-    }
-    if (this.bias === null) s += ", bias=False";
-    return s;
+    const op = this.outputPadding;
+    return this.convRepr(op[0] !== 0 || op[1] !== 0 ? `, output_padding=${pair(op)}` : "");
   }
 }

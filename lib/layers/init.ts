@@ -33,3 +33,43 @@ export function uniformVariable(shape: number[], bound: number, rng: Rng): tf.Va
   for (let i = 0; i < size; i++) values[i] = rng.uniform(-bound, bound);
   return tf.tidy(() => tf.variable(tf.tensor(values, shape, "float32"), true));
 }
+
+/** Throws unless a layer's two sizes (channels, features) are positive integers. */
+export function checkSizes(layer: string, what: string, inSize: number, outSize: number): void {
+  if (!Number.isInteger(inSize) || inSize <= 0 || !Number.isInteger(outSize) || outSize <= 0) {
+    throw new Error(`${layer}: ${what} must be positive integers, got (${inSize}, ${outSize})`);
+  }
+}
+
+/**
+ * A layer's weight of the given shape, then (unless `options.bias` is false) its bias of
+ * `units` values, both drawn in this order from PyTorch's +-1 / sqrt(fanIn).
+ */
+export function weightAndBias<R extends tf.Rank>(
+  shape: number[],
+  fanIn: number,
+  units: number,
+  options: { bias?: boolean; rng?: Rng },
+): { weight: tf.Variable<R>; bias: tf.Variable<tf.Rank.R1> | null } {
+  const rng = options.rng ?? defaultInitRng();
+  const bound = pytorchBound(fanIn);
+  const weight = uniformVariable(shape, bound, rng) as tf.Variable<R>;
+  const bias =
+    options.bias === false
+      ? null
+      : (uniformVariable([units], bound, rng) as tf.Variable<tf.Rank.R1>);
+  return { weight, bias };
+}
+
+/** The named parameters of a layer with a weight and an optional bias. */
+export function weightAndBiasParameters(
+  weight: tf.Variable,
+  bias: tf.Variable | null,
+): Array<[string, tf.Variable]> {
+  return bias
+    ? [
+        ["weight", weight],
+        ["bias", bias],
+      ]
+    : [["weight", weight]];
+}

@@ -1,7 +1,7 @@
 /** PyTorch's nn.Linear on [N, in] tensors. */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { defaultInitRng, pytorchBound, uniformVariable } from "./init";
+import { checkSizes, weightAndBias, weightAndBiasParameters } from "./init";
 import { Module } from "./module";
 
 export interface LinearOptions {
@@ -22,32 +22,19 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
-    if (
-      !Number.isInteger(inFeatures) ||
-      inFeatures <= 0 ||
-      !Number.isInteger(outFeatures) ||
-      outFeatures <= 0
-    ) {
-      throw new Error(
-        `Linear: feature counts must be positive integers, got (${inFeatures}, ${outFeatures})`,
-      );
-    }
-    const rng = options.rng ?? defaultInitRng();
-    const bound = pytorchBound(inFeatures);
-    this.weight = uniformVariable([inFeatures, outFeatures], bound, rng) as tf.Variable<tf.Rank.R2>;
-    this.bias =
-      options.bias === false
-        ? null
-        : (uniformVariable([outFeatures], bound, rng) as tf.Variable<tf.Rank.R1>);
+    checkSizes("Linear", "feature counts", inFeatures, outFeatures);
+    const p = weightAndBias<tf.Rank.R2>(
+      [inFeatures, outFeatures],
+      inFeatures,
+      outFeatures,
+      options,
+    );
+    this.weight = p.weight;
+    this.bias = p.bias;
   }
 
   protected override ownParameters(): Array<[string, tf.Variable]> {
-    return this.bias
-      ? [
-          ["weight", this.weight],
-          ["bias", this.bias],
-        ]
-      : [["weight", this.weight]];
+    return weightAndBiasParameters(this.weight, this.bias);
   }
 
   override forward(x: tf.Tensor): tf.Tensor2D {
