@@ -66,11 +66,11 @@ export function predictLabels(
   return out;
 }
 
-/** Fraction of positions where the two label arrays agree. */
+/** The fraction of positions where `predicted` equals `labels` (e.g. the "digit kept" rate). */
 export function agreement(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
   if (predicted.length !== labels.length || predicted.length === 0) {
     throw new Error(
-      `agreement: need two non-empty label arrays of equal length, got ${predicted.length} and ${labels.length}`,
+      `agreement: need two non-empty label arrays of one length, got ${predicted.length} and ${labels.length}`,
     );
   }
   let same = 0;

@@ -11,6 +11,7 @@ import { Module } from "../layers/module";
 import { MaxPool2d } from "../layers/pooling";
 import { Sequential } from "../layers/sequential";
 import { Flatten } from "../layers/shape";
+import { agreement } from "../metrics/classification";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { trainOrLoad, type Json, type TrainOrLoadOptions } from "../training/checkpoint";
@@ -19,6 +20,9 @@ import { train } from "../training/train";
 import type { ProgressMode } from "../viz/progress";
 import type pl from "nodejs-polars";
 import type { ModelConfig } from "./autoencoder";
+
+/** Re-exported: the fraction of positions where two label arrays agree. */
+export { agreement };
 
 export interface ClassifierOptions {
   /** Channels of the first conv (the second has twice as many); default 16. */
@@ -107,18 +111,6 @@ export class MnistClassifier extends Module {
     top.dispose();
     return out;
   }
-}
-
-/** The fraction of positions where `predicted` equals `labels` (e.g. the "digit kept" rate). */
-export function agreement(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
-  if (predicted.length !== labels.length || predicted.length === 0) {
-    throw new Error(
-      `agreement: need two non-empty label lists of one length, got ${predicted.length} and ${labels.length}`,
-    );
-  }
-  let same = 0;
-  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) same++;
-  return same / predicted.length;
 }
 
 /** Images with class labels (lib/data's Dataset fits). */
