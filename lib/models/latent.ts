@@ -11,8 +11,8 @@ export type Encode = (x: tf.Tensor4D) => tf.Tensor4D;
 /** g: codes [N, 1, 1, d] -> images [N, H, W, C]; must not dispose its input. */
 export type Decode = (z: tf.Tensor4D) => tf.Tensor4D;
 
-/** What the autoencoder and PCA share. */
-export interface EncoderDecoder {
+/** What the autoencoder and PCA share: an encoder f and a decoder g over image batches. */
+export interface LatentCodec {
   encode(x: tf.Tensor4D): tf.Tensor4D;
   decode(z: tf.Tensor4D): tf.Tensor4D;
   forward(x: tf.Tensor4D): tf.Tensor4D;
