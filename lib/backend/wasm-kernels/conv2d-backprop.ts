@@ -65,14 +65,36 @@ function conv(
   );
 }
 
-interface BackpropFilterAttrs {
+/** The attributes both backprop kernels take. */
+interface BackpropAttrs {
   strides: Pair;
   pad: Pad;
   dataFormat?: "NHWC" | "NCHW";
   dimRoundingMode?: Rounding;
-  filterShape: [number, number, number, number];
   /** Not passed by tfjs today (its conv gradients refuse dilation), accepted all the same. */
   dilations?: Pair;
+}
+
+interface BackpropFilterAttrs extends BackpropAttrs {
+  filterShape: [number, number, number, number];
+}
+
+/** Checks the data format and resolves the forward convolution's geometry. */
+function forwardInfo(
+  op: string,
+  attrs: BackpropAttrs,
+  inShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+): tf.backend_util.Conv2DInfo {
+  checkFormat(op, attrs.dataFormat);
+  return tf.backend_util.computeConv2DInfo(
+    inShape,
+    filterShape,
+    attrs.strides,
+    pair(attrs.dilations),
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
 }
 
 /** dw = conv(x^T, dy^T): [C, H, W, N] * [oh, ow, N, O] -> [C, kh, kw, O] -> [kh, kw, C, O]. */
@@ -84,15 +106,11 @@ export function conv2DBackpropFilter(args: {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as BackpropFilterAttrs;
-  checkFormat("Conv2DBackpropFilter", attrs.dataFormat);
-  const dilations = pair(attrs.dilations);
-  const info = tf.backend_util.computeConv2DInfo(
+  const info = forwardInfo(
+    "Conv2DBackpropFilter",
+    attrs,
     x.shape as [number, number, number, number],
     attrs.filterShape,
-    attrs.strides,
-    dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
   );
   const { inHeight: H, inWidth: W, inChannels: C, outChannels: O } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
@@ -119,13 +137,8 @@ export function conv2DBackpropFilter(args: {
   return out;
 }
 
-interface BackpropInputAttrs {
-  strides: Pair;
-  pad: Pad;
-  dataFormat?: "NHWC" | "NCHW";
-  dimRoundingMode?: Rounding;
+interface BackpropInputAttrs extends BackpropAttrs {
   inputShape: [number, number, number, number];
-  dilations?: Pair;
 }
 
 /** The filter reversed in space with in/out channels exchanged: [kh, kw, C, O] -> [kh, kw, O, C]. */
@@ -342,15 +355,11 @@ export function conv2DBackpropInput(args: {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as BackpropInputAttrs;
-  checkFormat("Conv2DBackpropInput", attrs.dataFormat);
-  const dilations = pair(attrs.dilations);
-  const info = tf.backend_util.computeConv2DInfo(
+  const info = forwardInfo(
+    "Conv2DBackpropInput",
+    attrs,
     attrs.inputShape,
     filter.shape as [number, number, number, number],
-    attrs.strides,
-    dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
   );
   const { inHeight: H, inWidth: W, batchSize: N, outChannels: O } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
