@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
+import { uniformVariable } from "../layers/init";
 import { Rng } from "../random";
 import { conv1d, conv2d, convTranspose1d, convTranspose2d } from "./conv";
 import type {
@@ -31,24 +32,36 @@ function sharedRng(): Rng {
   return defaultRng;
 }
 
-function uniformVariable(shape: number[], bound: number, rng: Rng): tf.Variable {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) values[i] = rng.uniform(-bound, bound);
-  return tf.tidy(() => tf.variable(tf.tensor(values, shape)));
-}
+/** One of the functional convolutions: x, weight, bias and options to the result. */
+type ConvOp<X extends tf.Tensor, W extends tf.Tensor, O> = <T extends X>(
+  x: T,
+  weight: W,
+  bias: tf.Tensor1D | null,
+  options: O,
+) => T;
 
-/** Shared weight/bias handling. */
-abstract class ConvModule {
+/** Shared weight/bias handling, and apply() through the module's functional op. */
+abstract class ConvModule<X extends tf.Tensor, W extends tf.Tensor, O> {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable | null;
 
-  protected constructor(weightShape: number[], outChannels: number, init: ModuleInit) {
-    const rng = init.rng ?? sharedRng();
+  protected constructor(
+    private readonly op: ConvOp<X, W, O>,
+    weightShape: number[],
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly options: O & ModuleInit,
+  ) {
+    const rng = options.rng ?? sharedRng();
     const fanIn = weightShape.slice(1).reduce((a, b) => a * b, 1);
     const bound = 1 / Math.sqrt(fanIn);
     this.weight = uniformVariable(weightShape, bound, rng);
-    this.bias = init.bias === false ? null : uniformVariable([outChannels], bound, rng);
+    this.bias = options.bias === false ? null : uniformVariable([outChannels], bound, rng);
+  }
+
+  /** The convolution of x with the current weight and bias (see the class for shapes). */
+  apply<T extends X>(x: T): T {
+    return this.op(x, this.weight as tf.Tensor as W, this.bias as tf.Tensor1D | null, this.options);
   }
 
   /** Copies values into the weight; any array or tensor with as many elements (like torch's copy_). */
@@ -101,76 +114,73 @@ abstract class ConvModule {
 
 const kPair = (k: number | Pair): Pair => (typeof k === "number" ? [k, k] : k);
 
-/** nn.Conv1d: weight [out, in, k]. */
-export class Conv1d extends ConvModule {
+/** nn.Conv1d: weight [out, in, k]; apply: [N, in, W] → [N, out, W']. */
+export class Conv1d extends ConvModule<tf.Tensor2D | tf.Tensor3D, tf.Tensor3D, Conv1dOptions> {
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     readonly kernelSize: number,
-    readonly options: Conv1dOptions & ModuleInit = {},
+    options: Conv1dOptions & ModuleInit = {},
   ) {
-    super([outChannels, inChannels, kernelSize], outChannels, options);
-  }
-  /** [N, in, W] → [N, out, W']. */
-  apply<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
-    return conv1d(x, this.weight as tf.Tensor3D, this.bias as tf.Tensor1D | null, this.options);
+    super(conv1d, [outChannels, inChannels, kernelSize], inChannels, outChannels, options);
   }
 }
 
-/** nn.Conv2d: weight [out, in, kh, kw]. */
-export class Conv2d extends ConvModule {
+/** nn.Conv2d: weight [out, in, kh, kw]; apply: [N, in, H, W] → [N, out, H', W']. */
+export class Conv2d extends ConvModule<tf.Tensor3D | tf.Tensor4D, tf.Tensor4D, Conv2dOptions> {
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
+    inChannels: number,
+    outChannels: number,
     readonly kernelSize: number | Pair,
-    readonly options: Conv2dOptions & ModuleInit = {},
+    options: Conv2dOptions & ModuleInit = {},
   ) {
-    super([outChannels, inChannels, ...kPair(kernelSize)], outChannels, options);
-  }
-  /** [N, in, H, W] → [N, out, H', W']. */
-  apply<T extends tf.Tensor3D | tf.Tensor4D>(x: T): T {
-    return conv2d(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D | null, this.options);
-  }
-}
-
-/** nn.ConvTranspose1d: weight [in, out, k]. */
-export class ConvTranspose1d extends ConvModule {
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    readonly kernelSize: number,
-    readonly options: ConvTranspose1dOptions & ModuleInit = {},
-  ) {
-    super([inChannels, outChannels, kernelSize], outChannels, options);
-  }
-  /** [N, in, W] → [N, out, (W-1)s - 2p + d(k-1) + outputPadding + 1]. */
-  apply<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
-    return convTranspose1d(
-      x,
-      this.weight as tf.Tensor3D,
-      this.bias as tf.Tensor1D | null,
-      this.options,
+    super(
+      conv2d,
+      [outChannels, inChannels, ...kPair(kernelSize)],
+      inChannels,
+      outChannels,
+      options,
     );
   }
 }
 
-/** nn.ConvTranspose2d: weight [in, out, kh, kw]. */
-export class ConvTranspose2d extends ConvModule {
+/**
+ * nn.ConvTranspose1d: weight [in, out, k];
+ * apply: [N, in, W] → [N, out, (W-1)s - 2p + d(k-1) + outputPadding + 1].
+ */
+export class ConvTranspose1d extends ConvModule<
+  tf.Tensor2D | tf.Tensor3D,
+  tf.Tensor3D,
+  ConvTranspose1dOptions
+> {
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    readonly kernelSize: number | Pair,
-    readonly options: ConvTranspose2dOptions & ModuleInit = {},
+    inChannels: number,
+    outChannels: number,
+    readonly kernelSize: number,
+    options: ConvTranspose1dOptions & ModuleInit = {},
   ) {
-    super([inChannels, outChannels, ...kPair(kernelSize)], outChannels, options);
+    super(convTranspose1d, [inChannels, outChannels, kernelSize], inChannels, outChannels, options);
   }
-  /** [N, in, H, W] → [N, out, H', W']. */
-  apply<T extends tf.Tensor3D | tf.Tensor4D>(x: T): T {
-    return convTranspose2d(
-      x,
-      this.weight as tf.Tensor4D,
-      this.bias as tf.Tensor1D | null,
-      this.options,
+}
+
+/** nn.ConvTranspose2d: weight [in, out, kh, kw]; apply: [N, in, H, W] → [N, out, H', W']. */
+export class ConvTranspose2d extends ConvModule<
+  tf.Tensor3D | tf.Tensor4D,
+  tf.Tensor4D,
+  ConvTranspose2dOptions
+> {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    readonly kernelSize: number | Pair,
+    options: ConvTranspose2dOptions & ModuleInit = {},
+  ) {
+    super(
+      convTranspose2d,
+      [inChannels, outChannels, ...kPair(kernelSize)],
+      inChannels,
+      outChannels,
+      options,
     );
   }
 }
