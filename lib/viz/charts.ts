@@ -79,6 +79,8 @@ export interface Series {
 export interface LineOptions extends ChartOptions {
   logX?: boolean;
   logY?: boolean;
+  /** Ticks on the x axis exactly at these values (e.g. the d values, the epochs). */
+  xTicks?: readonly number[];
   /** Also mark each data point (default: when a series has at most 30 points). */
   points?: boolean;
   /** Legend title for the series colour (default "series"). */
@@ -107,7 +109,11 @@ export function lineChart(series: readonly Series[], options: LineOptions = {}):
         field: "x",
         type: "quantitative",
         title: options.xTitle ?? "x",
-        scale: options.logX ? { type: "log" } : { zero: false },
+        // With given ticks the axis spans the data only (no rounding out to 1 and 100).
+        scale: options.logX
+          ? { type: "log", ...(options.xTicks ? { nice: false } : {}) }
+          : { zero: false },
+        ...(options.xTicks ? { axis: { values: [...options.xTicks], format: "~g" } } : {}),
       },
       y: {
         field: "y",
@@ -152,7 +158,9 @@ export function trainingCurves(
     y,
     x: Array.from({ length: y.length }, (_, i) => first + i),
   }));
-  return lineChart(series, { xTitle: "epoch", yTitle: "loss", ...options });
+  const epochs = Math.max(...series.map((s) => s.x.length));
+  const xTicks = Array.from({ length: epochs }, (_, i) => first + i);
+  return lineChart(series, { xTitle: "epoch", yTitle: "loss", xTicks, ...options });
 }
 
 /** Points in 2-D with an optional class label each (digits for MNIST). */
