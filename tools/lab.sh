@@ -4,6 +4,8 @@
 # watches the files a kernel imported, and a kernel dies when several change under it.)
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 if "$DLC_PYTHON" -c 'import jupyterlab' 2>/dev/null; then app=lab; else app=notebook; fi
+extra=()
+[ "$(id -u)" = 0 ] && extra+=(--allow-root) # Jupyter refuses root (containers) without it
 echo "lab: opening Jupyter ($app) on notebooks/ with the TypeScript kernel"
 exec "$DLC_PYTHON" -m jupyter "$app" --notebook-dir="$ROOT/notebooks" \
-  --MappingKernelManager.default_kernel_name=tslab "$@"
+  --MappingKernelManager.default_kernel_name=tslab "${extra[@]}" "$@"
