@@ -209,6 +209,24 @@ describe("wasm kernels vs cpu", function () {
     }
   });
 
+  it("slice: 200 random cases of rank 1-4 and three dtypes equal the cpu backend's", async () => {
+    const rng = Rng.stream("kernels/slice", 0);
+    for (let c = 0; c < 200; c++) {
+      const rank = 1 + rng.int(4);
+      const shape = Array.from({ length: rank }, () => 1 + rng.int(6));
+      const begin = shape.map((n) => rng.int(n));
+      const sz = shape.map((n, k) =>
+        rng.next() < 0.3 ? -1 : 1 + rng.int(n - (begin[k] as number)),
+      );
+      const dtype = (["float32", "int32", "bool"] as const)[c % 3] as "float32" | "int32" | "bool";
+      const values = Array.from({ length: size(shape) }, () => rng.int(5) - 2);
+      const run = () => [tf.slice(tf.tensor(values, shape, dtype), begin, sz)];
+      const [want] = await on("cpu", run);
+      const [got] = await on("wasm", run);
+      assert.deepEqual(Array.from(got!), Array.from(want!), `case ${c}: ${shape} ${begin} ${sz}`);
+    }
+  });
+
   it("max/avg pooling, bilinear resize, concat: values and gradients", async () => {
     const rng = Rng.stream("test/kernels/pool");
     for (let t = 0; t < 20; t++) {

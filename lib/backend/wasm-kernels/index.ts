@@ -8,6 +8,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d-backprop";
 import { withExplicitPadding } from "./conv2d-forward";
 import { maxPoolGradConfig } from "./max-pool-grad";
+import { withHeapSlice } from "./slice";
 import { withLeadingAxesSum } from "./sum";
 
 let registered: string[] | null = null;
@@ -39,6 +40,9 @@ export function registerWasmKernels(): string[] {
   const sum = tf.getKernel("Sum", "wasm");
   if (sum === undefined) throw new Error("wasm backend has no Sum kernel to wrap");
   configs.push(withLeadingAxesSum(sum));
+  const slice = tf.getKernel("Slice", "wasm");
+  if (slice === undefined) throw new Error("wasm backend has no Slice kernel to wrap");
+  configs.push(withHeapSlice(slice));
   for (const config of configs) replace(config);
   registered = configs.map((c) => c.kernelName);
   return registered;
