@@ -11,10 +11,10 @@
  * Wall times on a shared machine are noisy: CPU time per step is printed alongside.
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "../lib/atomic-write";
 import { initBackend, type BackendName } from "../lib/backend";
 import { AutoEncoder } from "../lib/models/autoencoder";
 import { Rng } from "../lib/random";
@@ -204,11 +204,8 @@ async function main(): Promise<void> {
   }
 
   const file = path.join(settings.buildDir, "bench", "results.json");
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
   const body = { date: new Date().toISOString(), machine, steps, batch: BATCH, results, skipped };
-  fs.writeFileSync(tmp, JSON.stringify(body, null, 2) + "\n");
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(body, null, 2) + "\n");
   console.log(`wrote ${path.relative(settings.root, file)}`);
 }
 

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "../lib/atomic-write";
 import {
   readManifest,
   type FigureEntry,
@@ -12,12 +13,6 @@ import {
 } from "../lib/viz/manifest";
 
 export { readManifest };
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
 
 /**
  * Removes a section's files and manifest entries, so that a re-run leaves no stale
@@ -32,7 +27,7 @@ export function pruneSection(figuresDir: string, section: string): void {
     figures: m.figures.filter((f) => f.section !== section),
     tables: m.tables.filter((t) => t.section !== section),
   };
-  writeAtomic(path.join(figuresDir, "manifest.json"), JSON.stringify(kept, null, 2) + "\n");
+  writeFileAtomic(path.join(figuresDir, "manifest.json"), JSON.stringify(kept, null, 2) + "\n");
 }
 
 const SECTION_TITLES: Record<string, string> = {
@@ -91,5 +86,5 @@ export function writeFiguresReadme(
     }
   }
   if (sections.length === 0) lines.push("No figure has been written yet.", "");
-  writeAtomic(path.join(figuresDir, "README.md"), lines.join("\n"));
+  writeFileAtomic(path.join(figuresDir, "README.md"), lines.join("\n"));
 }

@@ -5,8 +5,7 @@
  * Offline, it fails fast: name resolution fails at once, and a mirror that does not
  * answer within `headerTimeoutMs` is skipped.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { writeFileAtomic } from "../atomic-write";
 import { DataError } from "./data-error";
 import { verifyChecksum, type Checksum } from "./checksums";
 
@@ -17,7 +16,6 @@ export interface DownloadOptions {
   readonly bodyTimeoutMs?: number;
 }
 
-let tempCounter = 0;
 
 /**
  * Fetches `urls` in order until one gives bytes with the `expected` checksum, and stores
@@ -55,16 +53,11 @@ export async function downloadVerified(
   );
 }
 
-/** Writes bytes to `dest` through a temp file in the same folder and a rename. */
+/** Writes bytes to `dest` atomically; a failure is a DataError that says what to check. */
 export function writeAtomically(dest: string, bytes: Uint8Array): void {
-  const dir = path.dirname(dest);
-  fs.mkdirSync(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${++tempCounter}.part`);
   try {
-    fs.writeFileSync(temp, bytes);
-    fs.renameSync(temp, dest);
+    writeFileAtomic(dest, bytes);
   } catch (e) {
-    fs.rmSync(temp, { force: true });
     throw new DataError(dest, `cannot write it (${describe(e)}); check the folder's permissions`);
   }
 }

@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
+import { writeFileAtomic } from "../atomic-write";
 import { settings } from "../settings";
 import { type EpochRow, logFrame } from "./train";
 
@@ -109,25 +110,6 @@ export function checkpointFolder(key: CheckpointKey, dir: string = settings.chec
   return path.join(dir, `${key.name}-${checkpointHash(key)}`);
 }
 
-let tmpCounter = 0;
-/** Writes `data` to `file` through a temporary file in the same folder and a rename. */
-function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`;
-  try {
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 function logRows(
   log: pl.DataFrame | readonly EpochRow[] | undefined,
 ): Array<Record<string, number | null>> {
@@ -180,8 +162,10 @@ export function saveCheckpoint(
     log: logRows(log),
   };
   fs.mkdirSync(folder, { recursive: true });
-  writeAtomic(path.join(folder, weightsFile), bytes);
-  writeAtomic(path.join(folder, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+  writeFileAtomic(path.join(folder, weightsFile), bytes, { fsync: true });
+  writeFileAtomic(path.join(folder, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`, {
+    fsync: true,
+  });
   // Weights of an older save of the same key are no longer referenced.
   for (const f of fs.readdirSync(folder)) {
     if (f.startsWith("weights-") && f !== weightsFile)

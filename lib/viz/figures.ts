@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { settings } from "../settings";
 import type { ChartSpec } from "./charts";
-import { writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../atomic-write";
 import { imageGrid, type GridOptions, type ImageBatch } from "./grid";
 import { checkName, describeFile, provenance, recordInManifest, type Provenance } from "./manifest";
 import { pngSize } from "./png";

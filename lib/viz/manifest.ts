@@ -9,7 +9,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../atomic-write";
 
 /** Written by the main job's executor before each cell (path in env DLC_RUN_STATE). */
 export interface RunState {

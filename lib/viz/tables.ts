@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { DataFrame } from "nodejs-polars";
 import { settings } from "../settings";
 import { currentProvenance } from "./figures";
-import { writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../atomic-write";
 import { escapeHtml } from "./html";
 import { checkName, describeFile, recordInManifest } from "./manifest";
 import { formatNumber } from "./progress";
