@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
 import { settings } from "../lib/settings";
 import {
   DataError,
@@ -101,7 +102,9 @@ function listAll(dir: string): string[] {
 }
 
 describe("data loader on tiny IDX files", () => {
-  before(() => {
+  before(async () => {
+    // Loading makes tensors: have a backend ready whichever test files ran before.
+    await initBackend({ quiet: true });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dlc-data-test-"));
   });
   after(() => {
