@@ -11,7 +11,8 @@ import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { reconstructionMsePerPixel } from "../lib/metrics/reconstruction";
-import { PCA, meanAndCovariance, symmetricEigen } from "../lib/models/pca";
+import { meanAndCovariance, symmetricEigen } from "../lib/linalg";
+import { PCA } from "../lib/models";
 
 /** Issue 9's reference: PCA test MSE per pixel, PyTorch 1.13. */
 export const REFERENCE_PCA_MSE: Readonly<Record<number, number>> = {

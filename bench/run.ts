@@ -16,7 +16,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../lib/atomic-write";
 import { initBackend, type BackendName } from "../lib/backend";
-import { AutoEncoder } from "../lib/models/autoencoder";
+import { AutoEncoder } from "../lib/models";
 import { Rng } from "../lib/random";
 import { settings } from "../lib/settings";
 
@@ -58,7 +58,7 @@ async function child(name: BackendName, steps: number): Promise<void> {
   const rng = Rng.stream("bench/data");
   const data = new Float32Array(BATCH * 28 * 28);
   for (let i = 0; i < data.length; i++) data[i] = rng.next();
-  const x = tf.tensor4d(data, [BATCH, 28, 28, 1]);
+  const x = tf.tensor4d(data, [BATCH, 1, 28, 28]);
   const model = new AutoEncoder({ nbChannels: 32, embeddingDim: 8 });
   const params = model.parameters();
   const optimizer = tf.train.adam(1e-3);

@@ -21,9 +21,17 @@ export interface Settings {
   readonly figuresDir: string;
   /** DLC_CHECKPOINT_DIR, default build/checkpoints. */
   readonly checkpointDir: string;
-  /** Git-ignored download cache for datasets (data/cache). */
+  /** DLC_DATA_CACHE, default data/cache: the git-ignored download cache for datasets. */
   readonly dataCacheDir: string;
+  /** MNIST_DIR / FASHION_MNIST_DIR: a directory that must hold the data set's IDX files. */
+  readonly dataDirs: Readonly<Record<DatasetName, string | null>>;
 }
+
+/** The variable naming each data set's directory. */
+export const DATA_DIR_VARIABLES: Readonly<Record<DatasetName, string>> = {
+  mnist: "MNIST_DIR",
+  "fashion-mnist": "FASHION_MNIST_DIR",
+};
 
 function findRoot(): string {
   // lib/ is compiled to build/lib/, so walk up to the folder with package.json.
@@ -78,7 +86,13 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     checkpointDir: env.DLC_CHECKPOINT_DIR
       ? path.resolve(env.DLC_CHECKPOINT_DIR)
       : path.join(buildDir, "checkpoints"),
-    dataCacheDir: path.join(root, "data", "cache"),
+    dataCacheDir: env.DLC_DATA_CACHE
+      ? path.resolve(env.DLC_DATA_CACHE)
+      : path.join(root, "data", "cache"),
+    dataDirs: {
+      mnist: env.MNIST_DIR ? path.resolve(env.MNIST_DIR) : null,
+      "fashion-mnist": env.FASHION_MNIST_DIR ? path.resolve(env.FASHION_MNIST_DIR) : null,
+    },
   };
 }
 

@@ -1,16 +1,8 @@
-/** Seeded shuffling, batching and subsetting: coverage, determinism, order, and no leaked tensors. */
+/** The batch loop over a data set, and seeded subsets: order, coverage, determinism, no leaks. */
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/random";
-import {
-  batchIndices,
-  batches,
-  firstN,
-  indicesOfClass,
-  randomSubset,
-  subset,
-  type Dataset,
-} from "../lib/data";
+import { firstN, forEachBatch, mapBatches, randomSubset, subset, type Dataset } from "../lib/data";
 
 /** A dataset of n 2x2 "images" whose pixels all equal the item's index; label = index mod 10. */
 function fakeDataset(n: number): Dataset {
@@ -19,7 +11,7 @@ function fakeDataset(n: number): Dataset {
   return {
     name: "mnist",
     split: "test",
-    images: tf.tensor4d(values, [n, 2, 2, 1]),
+    images: tf.tensor4d(values, [n, 1, 2, 2]),
     labels: Int32Array.from({ length: n }, (_, i) => i % 10),
     size: n,
     classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
@@ -32,73 +24,59 @@ function fakeDataset(n: number): Dataset {
 const rowsOf = (x: tf.Tensor) => Array.from(x.dataSync()).filter((_, i) => i % 4 === 0);
 
 describe("data/batches", () => {
-  it("batchIndices covers 0..n-1 once; last batch short unless dropLast", () => {
-    const plain = batchIndices(10, 4);
-    assert.deepEqual(
-      plain.map((b) => Array.from(b)),
-      [
-        [0, 1, 2, 3],
-        [4, 5, 6, 7],
-        [8, 9],
-      ],
-    );
-    assert.equal(batchIndices(10, 4, { dropLast: true }).length, 2);
-    const shuffled = batchIndices(1000, 64, { shuffle: Rng.stream("t", 1) });
-    const all = shuffled.flatMap((b) => Array.from(b)).sort((a, b) => a - b);
-    assert.deepEqual(
-      all,
-      Array.from({ length: 1000 }, (_, i) => i),
-    );
-    assert.notDeepEqual(
-      Array.from(shuffled[0] as Int32Array),
-      Array.from({ length: 64 }, (_, i) => i),
-    );
-    assert.throws(() => batchIndices(10, 0), /batchSize/);
-  });
-
-  it("the same seed gives the same order, another seed another", () => {
-    const a = batchIndices(500, 50, { shuffle: Rng.stream("t", 7) })[0] as Int32Array;
-    const b = batchIndices(500, 50, { shuffle: Rng.stream("t", 7) })[0] as Int32Array;
-    const c = batchIndices(500, 50, { shuffle: Rng.stream("t", 8) })[0] as Int32Array;
-    assert.deepEqual(Array.from(a), Array.from(b));
-    assert.notDeepEqual(Array.from(a), Array.from(c));
-  });
-
-  it("batches yields the rows and labels at the batch's indices and frees every batch", () => {
+  it("forEachBatch visits consecutive slices of every tensor in order and frees them", () => {
     const ds = fakeDataset(23);
+    const labels = tf.tensor1d(ds.labels, "int32");
     const before = tf.memory().numTensors;
     const seen: number[] = [];
-    for (const { x, labels, indices } of batches(ds, 5, { shuffle: Rng.stream("b", 3) })) {
-      assert.deepEqual(rowsOf(x), Array.from(indices));
+    const starts: number[] = [];
+    forEachBatch([ds.images, labels], 5, ([x, y], start) => {
+      starts.push(start);
       assert.deepEqual(
-        Array.from(labels as Int32Array),
-        Array.from(indices).map((i) => i % 10),
+        Array.from(y.dataSync()),
+        rowsOf(x).map((i) => i % 10),
       );
-      seen.push(...indices);
-      assert.ok(tf.memory().numTensors <= before + 1);
-    }
-    assert.equal(tf.memory().numTensors, before);
+      seen.push(...rowsOf(x));
+      tf.square(x); // a temporary, freed with the batch
+    });
+    assert.deepEqual(starts, [0, 5, 10, 15, 20]);
     assert.deepEqual(
-      seen.sort((a, b) => a - b),
+      seen,
       Array.from({ length: 23 }, (_, i) => i),
     );
-    // In file order, and freed after a break too; a bare tensor has no labels.
-    for (const { x, labels, indices } of batches(ds.images, 10)) {
-      assert.deepEqual(rowsOf(x), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-      assert.equal(labels, null);
-      assert.equal(indices.length, 10);
-      break;
-    }
     assert.equal(tf.memory().numTensors, before);
-    ds.images.dispose();
+    assert.throws(
+      () => forEachBatch([ds.images, labels.slice(0, 3)], 5, () => {}),
+      /different first axes \(23 vs 3\)/,
+    );
+    assert.throws(
+      () => forEachBatch([ds.images], 0, () => {}),
+      /batchSize must be a positive integer/,
+    );
+    tf.dispose([ds.images, labels]);
   });
 
-  it("firstN, subset, randomSubset and indicesOfClass keep the right items", () => {
+  it("mapBatches equals one big call, whatever the batch size, leaving only its result", () => {
+    const ds = fakeDataset(17);
+    const f = (b: tf.Tensor): tf.Tensor => tf.mul(tf.sum(b, [1, 2, 3]), 2);
+    const whole = f(ds.images);
+    const before = tf.memory().numTensors;
+    for (const size of [1, 4, 17, 100]) {
+      const y = mapBatches(ds.images, size, f);
+      assert.deepEqual(Array.from(y.dataSync()), Array.from(whole.dataSync()));
+      y.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([ds.images, whole]);
+  });
+
+  it("firstN, subset and randomSubset keep the right items, seeded, marked as subsets", () => {
     const ds = fakeDataset(30);
     const before = tf.memory().numTensors;
     const first = firstN(ds, 4);
     assert.deepEqual(rowsOf(first.images), [0, 1, 2, 3]);
     assert.equal(first.size, 4);
+    assert.equal(first.isSubset, true);
     const some = subset(ds, Int32Array.from([5, 2, 9]));
     assert.deepEqual(rowsOf(some.images), [5, 2, 9]);
     assert.deepEqual(Array.from(some.labels), [5, 2, 9]);
@@ -111,9 +89,10 @@ describe("data/batches", () => {
     );
     const again = randomSubset(ds, 8, Rng.stream("s", 0));
     assert.deepEqual(rowsOf(again.images), rows);
-    assert.deepEqual(Array.from(indicesOfClass(ds, 3)), [3, 13, 23]);
+    const other = randomSubset(ds, 8, Rng.stream("s", 1));
+    assert.notDeepEqual(rowsOf(other.images), rows);
     assert.throws(() => subset(ds, Int32Array.from([30])), /index 30 outside 0 .. 29/);
-    for (const d of [first, some, rnd, again]) d.images.dispose();
+    for (const d of [first, some, rnd, again, other]) d.images.dispose();
     assert.equal(tf.memory().numTensors, before);
     ds.images.dispose();
   });

@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { imagesToTensor } from "../lib/data";
+import { imagesToTensor } from "../lib/data/image-tensor";
 
 const pixels = Uint8Array.from({ length: 3 * 4 * 5 + 7 }, (_, i) => (i * 37) % 256);
 const expected = Array.from(pixels.subarray(0, 60), (b) => Math.fround(b / 255));
@@ -18,12 +18,12 @@ describe("data/image-tensor", () => {
   });
 
   for (const backend of ["cpu", "wasm"]) {
-    it(`${backend}: [N, rows, cols, 1] float32 of byte / 255, first N images only, nothing leaked`, async () => {
+    it(`${backend}: [N, 1, rows, cols] float32 of byte / 255, first N images only, nothing leaked`, async () => {
       assert.ok(await tf.setBackend(backend));
       const before = tf.memory().numTensors;
       const t = imagesToTensor(pixels, 3, 4, 5);
       assert.equal(tf.getBackend(), backend);
-      assert.deepEqual(t.shape, [3, 4, 5, 1]);
+      assert.deepEqual(t.shape, [3, 1, 4, 5]);
       assert.equal(t.dtype, "float32");
       assert.deepEqual(Array.from(t.dataSync()), expected);
       // The tensor works in ops (the wasm heap write is seen by kernels).

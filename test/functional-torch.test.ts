@@ -16,7 +16,7 @@ import {
   convTranspose1d,
   convTranspose2d,
   interpolate,
-} from "../lib/functional";
+} from "../lib/nn/functional";
 
 interface TensorCase {
   shape: number[];

@@ -10,23 +10,17 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/random";
 import {
-  Conv1d,
-  ConvTranspose1d,
-  ConvTranspose2d,
   avgPool2d,
   conv1d,
   conv2d,
-  convMatrix,
   convOutputSize,
   convTranspose1d,
   convTranspose2d,
   convTransposeOutputSize,
-  coverageMap,
   interpolate,
-  matVec,
-  torchString,
-  transpose,
-} from "../lib/functional";
+} from "../lib/nn/functional";
+import { convMatrix, coverageMap, matVec, transpose } from "../lib/nn/reference";
+import { Conv1d, ConvTranspose1d, ConvTranspose2d, torchString } from "../lib/nn";
 
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 
@@ -55,7 +49,7 @@ describe("functional: the lecture's examples", () => {
     m.setWeight([1, 2, 1]);
     assert.deepEqual(m.weight.shape, [1, 1, 3]);
     const x = tf.tensor3d([[[1, 0, 0, 0, -1]]]);
-    const y = m.apply(x);
+    const y = m.forward(x);
     assert.deepEqual(y.arraySync(), [[[1, 2, 1, 0, -1, -2, -1]]]);
     assert.equal(torchString(y), "tensor([[[ 1.,  2.,  1.,  0., -1., -2., -1.]]])");
     tf.dispose([x, y]);

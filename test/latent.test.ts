@@ -1,14 +1,13 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import {
+  PCA,
   alphaSteps,
   gaussianFit,
   latentInterpolation,
   sampleGaussian,
-  type Decode,
-  type Encode,
-} from "../lib/models/latent";
-import { PCA } from "../lib/models/pca";
+  type Codec,
+} from "../lib/models";
 import { Rng } from "../lib/random";
 
 function close(actual: number, expected: number, tol: number, what: string): void {
@@ -28,7 +27,7 @@ describe("models/latent", () => {
     await tf.setBackend("cpu");
   });
 
-  it("gaussianFit: exact on a hand-made case, [N, d] and [N, 1, 1, d] alike", () => {
+  it("gaussianFit: exact on a hand-made case, [N, d] and [N, d, 1, 1] alike", () => {
     const codes = tf.tensor2d([
       [0, 1],
       [2, 1],
@@ -38,7 +37,7 @@ describe("models/latent", () => {
     assert.deepEqual(fit.mean, [2, 2]);
     close(fit.std[0] as number, 2, 1e-12, "std 0"); // (4 + 0 + 4) / 2 = 4
     close(fit.std[1] as number, Math.sqrt(3), 1e-12, "std 1"); // (1 + 1 + 4) / 2 = 3
-    const codes4 = tf.reshape(codes, [3, 1, 1, 2]) as tf.Tensor4D;
+    const codes4 = tf.reshape(codes, [3, 2, 1, 1]) as tf.Tensor4D;
     assert.deepEqual(gaussianFit(codes4), fit);
     tf.dispose([codes, codes4]);
     const one = tf.zeros([1, 3]) as tf.Tensor2D;
@@ -46,10 +45,10 @@ describe("models/latent", () => {
     one.dispose();
   });
 
-  it("sampleGaussian is seeded, shaped [n, 1, 1, d], and a fit of its samples recovers the model", () => {
+  it("sampleGaussian is seeded, shaped [n, d, 1, 1], and a fit of its samples recovers the model", () => {
     const model = { mean: [1, -2, 0.5], std: [0.5, 2, 0.1] };
     const z = sampleGaussian(model, 20000, new Rng(4));
-    assert.deepEqual(z.shape, [20000, 1, 1, 3]);
+    assert.deepEqual(z.shape, [20000, 3, 1, 1]);
     const fit = gaussianFit(z);
     model.mean.forEach((m, j) => {
       const s = model.std[j] as number;
@@ -75,18 +74,20 @@ describe("models/latent", () => {
     const rng = new Rng(8);
     const train = tf.tensor4d(
       Array.from({ length: 50 * 9 }, () => rng.uniform()),
-      [50, 3, 3, 1],
+      [50, 1, 3, 3],
     );
     const pca = PCA.fit(train, 4);
-    const encode: Encode = (x) => pca.encode(x);
+    const encode = (x: tf.Tensor4D): tf.Tensor4D => pca.encode(x);
     // A non-linear decoder, so that a wrong mixing of codes would show.
-    const decode: Decode = (z) => tf.tidy(() => tf.sigmoid(tf.mul<tf.Tensor4D>(pca.decode(z), 3)));
+    const decode = (z: tf.Tensor4D): tf.Tensor4D =>
+      tf.tidy(() => tf.sigmoid(tf.mul<tf.Tensor4D>(pca.decode(z), 3)));
+    const codec: Codec = { encode, decode, forward: (x) => decode(encode(x)) };
     const x = rowsOf(train, 0, 3) as tf.Tensor4D;
     const xPrime = rowsOf(train, 10, 3) as tf.Tensor4D;
     const alphas = alphaSteps(5);
     assert.deepEqual(alphas, [0, 0.25, 0.5, 0.75, 1]);
-    const grid = latentInterpolation(encode, decode, x, xPrime, alphas);
-    assert.deepEqual(grid.shape, [15, 3, 3, 1]);
+    const grid = latentInterpolation(codec, x, xPrime, alphas);
+    assert.deepEqual(grid.shape, [15, 1, 3, 3]);
     const atX = tf.tidy(() => decode(encode(x)));
     const atXPrime = tf.tidy(() => decode(encode(xPrime)));
     const mid = tf.tidy(() => decode(tf.div(tf.add(encode(x), encode(xPrime)), 2) as tf.Tensor4D));
@@ -104,10 +105,10 @@ describe("models/latent", () => {
       );
     }
     assert.throws(
-      () => latentInterpolation(encode, decode, x, train, alphas),
-      /x and xPrime must be images \[P, H, W, C\] of one shape/,
+      () => latentInterpolation(codec, x, train, alphas),
+      /x and xPrime must be images \[P, C, H, W\] of one shape/,
     );
-    assert.throws(() => latentInterpolation(encode, decode, x, xPrime, []), /non-empty list/);
+    assert.throws(() => latentInterpolation(codec, x, xPrime, []), /non-empty list/);
     tf.dispose([grid, atX, atXPrime, mid, x, xPrime, train]);
     pca.dispose();
     assert.equal(tf.memory().numTensors, before, "tensors leaked");

@@ -25,7 +25,7 @@ const argmaxClassifier = (images: tf.Tensor4D): Int32Array =>
     return tf.mod(tf.argMax(tf.reshape(images, [n, -1]), 1), 10).dataSync() as Int32Array;
   });
 
-/** Images [n, 4, 4, 1] each with a single lit pixel at index labels[i]. */
+/** Images [n, 1, 4, 4] each with a single lit pixel at index labels[i]. */
 function oneHotImages(labels: number[]): tf.Tensor4D {
   return tf.tidy(() => tf.reshape(tf.oneHot(labels, 16), [labels.length, 4, 4, 1]));
 }
@@ -36,8 +36,8 @@ describe("metrics/reconstruction", () => {
   });
 
   it("msePerPixel on hand-made tensors, whatever the batch size", () => {
-    const x = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7], [2, 2, 2, 1]);
-    const y = tf.tensor4d([0, 1, 2, 5, 4, 5, 6, 4], [2, 2, 2, 1]);
+    const x = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7], [2, 1, 2, 2]);
+    const y = tf.tensor4d([0, 1, 2, 5, 4, 5, 6, 4], [2, 1, 2, 2]);
     // squared errors: 4 and 9 over 8 pixels.
     for (const b of [1, 2, 1000]) close(msePerPixel(x, y, b), 13 / 8, 1e-12, `batch ${b}`);
     close(msePerPixel(x, x), 0, 0, "identical");
@@ -45,8 +45,8 @@ describe("metrics/reconstruction", () => {
   });
 
   it("msePerPixel matches a direct mean on 10,000 random images batched by 777", () => {
-    const x = tf.randomUniform([10000, 5, 5, 1], 0, 1, "float32", 1);
-    const y = tf.randomUniform([10000, 5, 5, 1], 0, 1, "float32", 2);
+    const x = tf.randomUniform([10000, 1, 5, 5], 0, 1, "float32", 1);
+    const y = tf.randomUniform([10000, 1, 5, 5], 0, 1, "float32", 2);
     const direct = tf.tidy(() => tf.mean(tf.squaredDifference(x, y)).dataSync()[0] as number);
     close(msePerPixel(x, y, 777), direct, 1e-6, "batched vs direct");
     // Two independent U(0, 1): E[(x - y)^2] = 1/6.
@@ -57,7 +57,7 @@ describe("metrics/reconstruction", () => {
   it("reconstructionMsePerPixel runs the model by batches", () => {
     const x = tf.tensor4d(
       Array.from({ length: 10 * 4 }, (_, i) => (i % 7) / 7),
-      [10, 2, 2, 1],
+      [10, 1, 2, 2],
     );
     const batchSizes: number[] = [];
     const zero = (b: tf.Tensor4D): tf.Tensor4D => {
@@ -77,7 +77,7 @@ describe("metrics/reconstruction", () => {
     close(reconstructionMsePerPixel(shift, x, 4), 0.25, 1e-7, "constant shift");
     assert.throws(
       () => reconstructionMsePerPixel((b) => tf.zeros([b.shape[0], 1, 1, 1]), x),
-      /reconstruction has shape \[10,1,1,1\], input \[10,2,2,1\]/,
+      /reconstruction has shape \[10,1,1,1\], input \[10,1,2,2\]/,
     );
     x.dispose();
   });
@@ -95,9 +95,9 @@ describe("metrics/reconstruction", () => {
 
   it("rejects mismatched shapes and bad batch sizes, and leaks nothing", () => {
     const before = tf.memory().numTensors;
-    const x = tf.zeros([4, 2, 2, 1]);
+    const x = tf.zeros([4, 1, 2, 2]);
     const y = tf.zeros([4, 2, 1, 2]);
-    assert.throws(() => msePerPixel(x, y), /shapes differ, \[4,2,2,1\] vs \[4,2,1,2\]/);
+    assert.throws(() => msePerPixel(x, y), /shapes differ, \[4,1,2,2\] vs \[4,2,1,2\]/);
     assert.throws(() => msePerPixel(x, x, 0), /batchSize must be a positive integer/);
     msePerPixel(x, x, 3);
     reconstructionMsePerPixel((b) => tf.mul(b, 2), x as tf.Tensor4D, 3);
@@ -156,7 +156,7 @@ describe("metrics/classification", () => {
       [0.1, 0.1, 0.8],
       [0.0, 0.99, 0.01],
     ];
-    const images = tf.zeros([4, 2, 2, 1]) as tf.Tensor4D;
+    const images = tf.zeros([4, 1, 2, 2]) as tf.Tensor4D;
     let offset = 0;
     // A fake model returning the rows above, batch after batch.
     const probabilities = (b: tf.Tensor4D): tf.Tensor2D => {

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { AutoEncoder } from "../lib/models/autoencoder";
+import { AutoEncoder } from "../lib/models";
 import {
   type CheckpointKey,
   CheckpointError,
@@ -14,6 +14,8 @@ import {
   trainOrLoad,
 } from "../lib/training/checkpoint";
 import { logFrame } from "../lib/training/train";
+
+const logs = (log: ReturnType<typeof logFrame>) => ({ log, history: logFrame([], []) });
 
 function keyFor(d: number, epochs = 2): CheckpointKey {
   return {
@@ -27,10 +29,21 @@ function keyFor(d: number, epochs = 2): CheckpointKey {
 
 const weights = (m: AutoEncoder): number[][] => m.parameters().map((v) => Array.from(v.dataSync()));
 
-const fakeLog = logFrame([
-  { epoch: 1, steps: 600, train_loss: 20.5, test_loss: 15.25, seconds: 100 },
-  { epoch: 2, steps: 1200, train_loss: 12.5, test_loss: NaN, seconds: 101 },
-]);
+const fakeLog = logFrame(
+  [
+    { epoch: 1, steps: 600, train_loss: 20.5, test_loss: 15.25, seconds: 100 },
+    { epoch: 2, steps: 1200, train_loss: 12.5, test_loss: NaN, seconds: 101 },
+  ],
+  ["epoch", "steps"],
+);
+const fakeHistory = logFrame(
+  [
+    { step: 300, epoch: 0.5, train_loss: 30 },
+    { step: 600, epoch: 1, train_loss: 20.5 },
+  ],
+  ["step"],
+);
+const fakeLogs = { log: fakeLog, history: fakeHistory };
 
 describe("checkpoints", function () {
   let dir: string;
@@ -50,23 +63,26 @@ describe("checkpoints", function () {
     const a = new AutoEncoder({ embeddingDim: 3, nbChannels: 4, seed: 1 });
     const b = new AutoEncoder({ embeddingDim: 3, nbChannels: 4, seed: 2 });
     assert.notDeepEqual(weights(a), weights(b));
-    const folder = saveCheckpoint(a, keyFor(3), fakeLog, dir);
+    const folder = saveCheckpoint(a, keyFor(3), fakeLogs, dir);
     assert.equal(folder, checkpointFolder(keyFor(3), dir));
     const files = fs.readdirSync(folder).sort();
     assert.equal(files.length, 2);
     assert.equal(files[0], "manifest.json");
-    assert.match(files[1]!, /^weights-[0-9a-f]{16}\.bin$/);
-    assert.equal(fs.statSync(path.join(folder, files[1]!)).size, 4 * a.parameterCount());
+    assert.match(files[1]!, /^weights-[0-9a-f]{16}\.safetensors$/);
+    // The parameters in float32 after the safetensors header.
+    assert.ok(fs.statSync(path.join(folder, files[1]!)).size > 4 * a.parameterCount());
     const before = tf.memory().numTensors;
-    const log = loadCheckpoint(b, keyFor(3), dir);
+    const loaded = loadCheckpoint(b, keyFor(3), dir);
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(weights(b), weights(a));
-    assert.ok(log !== null);
+    assert.ok(loaded !== null);
+    const { log, history } = loaded;
     assert.deepEqual(log.columns, fakeLog.columns);
     assert.deepEqual(log.getColumn("train_loss").toArray(), [20.5, 12.5]);
     assert.ok(Number.isNaN(log.getColumn("test_loss").toArray()[1] as number));
+    assert.deepEqual(history.getColumn("epoch").toArray(), [0.5, 1]);
     // Saving again replaces the weights file; still two files.
-    saveCheckpoint(b, keyFor(3), undefined, dir);
+    saveCheckpoint(b, keyFor(3), fakeLogs, dir);
     assert.equal(fs.readdirSync(folder).length, 2);
     a.dispose();
     b.dispose();
@@ -95,11 +111,11 @@ describe("checkpoints", function () {
 
   it("trainOrLoad trains once, then loads; a changed configuration retrains", async () => {
     let trained = 0;
-    const trainFn = async (m: AutoEncoder): Promise<{ log: typeof fakeLog }> => {
+    const trainFn = async (m: AutoEncoder): Promise<typeof fakeLogs> => {
       trained++;
       // Stand-in for training: move the weights.
       m.parameters()[0]!.assign(tf.onesLike(m.parameters()[0]!));
-      return { log: fakeLog };
+      return fakeLogs;
     };
     const build = (): AutoEncoder => new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
     const first = await trainOrLoad(keyFor(2), build, trainFn, { dir, report });
@@ -119,7 +135,7 @@ describe("checkpoints", function () {
 
   it("a corrupt weights file is reported in one line and retrained, never used", async () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), fakeLog, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
     const wfile = fs.readdirSync(folder).find((f) => f.startsWith("weights-"))!;
     const bytes = fs.readFileSync(path.join(folder, wfile));
     bytes[100] = bytes[100]! ^ 0xff;
@@ -137,7 +153,7 @@ describe("checkpoints", function () {
       () => new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 }),
       () => {
         trained++;
-        return { log: logFrame([{ epoch: 1, steps: 1, train_loss: 1, seconds: 1 }]) };
+        return logs(logFrame([{ epoch: 1, steps: 1, train_loss: 1, seconds: 1 }], ["epoch"]));
       },
       { dir, report },
     );
@@ -163,7 +179,7 @@ describe("checkpoints", function () {
 
   it("a truncated weights file or a broken manifest is reported", () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), undefined, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
     const wfile = fs.readdirSync(folder).find((f) => f.startsWith("weights-"))!;
     fs.truncateSync(path.join(folder, wfile), 1000);
     assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /weights file has 1000 bytes/);
@@ -176,7 +192,7 @@ describe("checkpoints", function () {
 
   it("a mismatched key or architecture is reported, not loaded", () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), undefined, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
     // A manifest whose key was for another run (e.g. copied over by hand).
     const manifestPath = path.join(folder, "manifest.json");
     const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { key: { seed: number } };
@@ -184,15 +200,41 @@ describe("checkpoints", function () {
     fs.writeFileSync(manifestPath, JSON.stringify(manifest));
     assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /key differs/);
     // Same key, other architecture (the code changed but not the key).
-    saveCheckpoint(m, keyFor(2), undefined, dir);
+    saveCheckpoint(m, keyFor(2), fakeLogs, dir);
     const wider = new AutoEncoder({ embeddingDim: 2, nbChannels: 5, seed: 1 });
     const untouched = weights(wider);
     assert.throws(
       () => loadCheckpoint(wider, keyFor(2), dir),
-      /parameter "encoder.0.weight" has shape \[5, 5, 1, 4\] there, \[5, 5, 1, 5\] in the model/,
+      /size mismatch for encoder\.0\.weight: copying a param with shape \[4, 1, 5, 5\], the shape in the current model is \[5, 1, 5, 5\]/,
     );
     assert.deepEqual(weights(wider), untouched);
     m.dispose();
     wider.dispose();
+  });
+
+  it("refuses to save a model holding NaN, and reads no log before the weights check out", () => {
+    const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
+    const v = m.parameters()[3]!;
+    tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
+    assert.throws(
+      () => saveCheckpoint(m, keyFor(2), fakeLogs, dir),
+      /parameter encoder\.2\.bias holds NaN or Infinity; not saved/,
+    );
+    assert.equal(fs.existsSync(checkpointFolder(keyFor(2), dir)), false);
+    // A malformed log is reported before any weight is assigned.
+    const good = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
+    const folder = saveCheckpoint(good, keyFor(2), fakeLogs, dir);
+    const manifestPath = path.join(folder, "manifest.json");
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { log: unknown[] };
+    manifest.log = [{ epoch: "one" }];
+    fs.writeFileSync(manifestPath, JSON.stringify(manifest));
+    const fresh = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 9 });
+    const untouched = weights(fresh);
+    assert.throws(
+      () => loadCheckpoint(fresh, keyFor(2), dir),
+      /log row 0, "epoch" is not a number/,
+    );
+    assert.deepEqual(weights(fresh), untouched);
+    [m, good, fresh].forEach((x) => x.dispose());
   });
 });

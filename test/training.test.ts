@@ -1,14 +1,14 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { Linear, ReLU, Sequential } from "../lib/layers";
+import { Linear, ReLU, Sequential } from "../lib/nn";
 import {
   AutoEncoder,
   EncoderDecoder,
+  MnistClassifier,
   lectureDecoder,
   lectureEncoder,
-} from "../lib/models/autoencoder";
-import { MnistClassifier } from "../lib/models/classifier";
+} from "../lib/models";
 import { Rng } from "../lib/random";
 import {
   classificationLoss,
@@ -22,8 +22,7 @@ import {
   vaeLoss,
   type LossFn,
 } from "../lib/training/losses";
-import { train, type Transform } from "../lib/training/train";
-import { downscale2x, gaussianNoise as noiseTransform } from "../lib/training/transforms";
+import { type LogRow, train, type Transform } from "../lib/training/train";
 
 /** n 28x28 images of a Gaussian blob at a random place (a 2-parameter family). */
 function blobs(n: number, rng: Rng): tf.Tensor4D {
@@ -36,7 +35,7 @@ function blobs(n: number, rng: Rng): tf.Tensor4D {
         data[i * 784 + y * 28 + x] = Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 8);
       }
   }
-  return tf.tensor4d(data, [n, 28, 28, 1]);
+  return tf.tensor4d(data, [n, 1, 28, 28]);
 }
 
 /** The lecture's 2-d denoising toy (7.3): points on a circle with an opening. */
@@ -76,8 +75,8 @@ describe("training", function () {
 
   describe("losses", () => {
     it("compute the lecture's formulas on a known case", () => {
-      const out = tf.tensor4d([1, 2, 3, 4, 0, 0, 0, 0], [2, 2, 2, 1]);
-      const tgt = tf.tensor4d([0, 2, 3, 6, 1, 0, 0, -1], [2, 2, 2, 1]);
+      const out = tf.tensor4d([1, 2, 3, 4, 0, 0, 0, 0], [2, 1, 2, 2]);
+      const tgt = tf.tensor4d([0, 2, 3, 6, 1, 0, 0, -1], [2, 1, 2, 2]);
       // squared errors: 1, 0, 0, 4 | 1, 0, 0, 1 -> sum 7 over N = 2 images
       const near = (t: tf.Scalar, v: number): void => {
         assert.ok(Math.abs(t.dataSync()[0]! - v) < 1e-6, `${t.dataSync()[0]} vs ${v}`);
@@ -89,8 +88,8 @@ describe("training", function () {
       near(meanAbsoluteError(out, tgt), 5 / 8);
       assert.throws(() => halfSumSquaredError(out, tf.zeros([2, 2, 2, 2])), /same shape/);
       // KL(N(mu, s^2) || N(0, 1)) = 0.5 (mu^2 + s^2 - 1 - log s^2), summed, / N.
-      const mu = tf.tensor4d([0.5, -1, 0, 2], [2, 1, 1, 2]);
-      const logvar = tf.tensor4d([0, Math.log(2), -1, 0.5], [2, 1, 1, 2]);
+      const mu = tf.tensor4d([0.5, -1, 0, 2], [2, 2, 1, 1]);
+      const logvar = tf.tensor4d([0, Math.log(2), -1, 0.5], [2, 2, 1, 1]);
       const kl = (m: number, lv: number): number => 0.5 * (m * m + Math.exp(lv) - 1 - lv);
       near(vaeKl(mu, logvar), (kl(0.5, 0) + kl(-1, Math.log(2)) + kl(0, -1) + kl(2, 0.5)) / 2);
       const logits = tf.tensor2d([
@@ -102,22 +101,6 @@ describe("training", function () {
       near(crossEntropy(logits, labels), (lse([2, 0, 0]) - 2 + lse([0, 0, 3]) - 0) / 2);
       tf.dispose([out, tgt, mu, logvar, logits, labels]);
     });
-  });
-
-  it("transforms: downscale2x is F.avg_pool2d(x, 2); gaussianNoise is seeded and can skip test time", () => {
-    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], [1, 4, 4, 1]);
-    const small = downscale2x(x);
-    assert.deepEqual(small.shape, [1, 2, 2, 1]);
-    assert.deepEqual(Array.from(small.dataSync()), [3.5, 5.5, 11.5, 13.5]);
-    assert.throws(() => downscale2x(tf.zeros([1, 3, 4, 1])), /even height and width/);
-    const noise = noiseTransform({ std: 0.5, atTest: false });
-    const ctx = (training: boolean) => ({ training, seed: () => 42, epoch: 1, step: 1 });
-    const a = noise(x, ctx(true));
-    const b = noise(x, ctx(true));
-    assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
-    assert.notDeepEqual(Array.from(a.dataSync()), Array.from(x.dataSync()));
-    assert.equal(noise(x, ctx(false)), x);
-    tf.dispose([x, small, a, b]);
   });
 
   it("lowers the lecture's AE loss on tiny synthetic data, logs train and test per epoch", async () => {
@@ -151,7 +134,7 @@ describe("training", function () {
       "images_per_s",
     ]);
     // The lecture's 0.5 * sum / N against the mean over 784 pixels.
-    for (const row of r.rows) {
+    for (const row of r.log.toRecords() as LogRow[]) {
       assert.ok(Math.abs(row.test_mse! - (2 * row.test_loss!) / 784) < 1e-6);
     }
     assert.deepEqual(r.log.getColumn("epoch").toArray(), [1, 2, 3, 4, 5, 6]);
@@ -164,6 +147,12 @@ describe("training", function () {
     );
     assert.ok(test[5]! < test[0]!, `test loss should fall: ${test.join(", ")}`);
     assert.ok(r.imagesPerSecond > 0);
+    // The step log: 144 steps, one row every ceil(144 / 100) = 2 steps, epochs as fractions.
+    assert.deepEqual(r.history.columns, ["step", "epoch", "train_loss", "train_mse"]);
+    const steps = r.history.getColumn("step").toArray() as number[];
+    assert.equal(steps.length, 72);
+    assert.deepEqual(steps.slice(0, 3), [2, 4, 6]);
+    assert.deepEqual(r.history.getColumn("epoch").toArray().slice(11, 13), [1, 13 / 12]);
     ae.dispose();
   });
 
@@ -223,7 +212,8 @@ describe("training", function () {
     assert.equal(seen.filter((s) => s === "train").length, 8);
     assert.equal(seen.filter((s) => s === "test").length, 4);
     assert.deepEqual(testSeeds[0], testSeeds[1]);
-    assert.ok(r.rows[1]!.test_loss! < r.rows[0]!.test_loss! * 1.5);
+    const rows = r.log.toRecords() as LogRow[];
+    assert.ok(rows[1]!.test_loss! < rows[0]!.test_loss! * 1.5);
     model.dispose();
     points.dispose();
   });
@@ -232,13 +222,19 @@ describe("training", function () {
     for (const beta of [1, 4]) {
       const rng = Rng.stream("test/vae");
       const d = 2;
-      const vae = new EncoderDecoder(
+      const net = new EncoderDecoder(
         "VAE",
         lectureEncoder({ nbChannels: 4, outChannels: 2 * d, rng }),
         lectureDecoder({ nbChannels: 4, inChannels: d, rng }),
         [1, 28, 28],
         { model: "vae" },
       );
+      // What vaeLoss needs: the encoder's raw 2d channels, and the decoder.
+      const vae = {
+        parameters: () => net.parameters(),
+        encodeParams: (x: tf.Tensor4D) => net.encoder.forward(x) as tf.Tensor4D,
+        decode: (z: tf.Tensor4D) => net.decode(z),
+      };
       const r = await train({
         model: vae,
         loss: vaeLoss({ beta }),
@@ -260,7 +256,7 @@ describe("training", function () {
         "seconds",
         "images_per_s",
       ]);
-      const row = r.rows[0]!;
+      const row = (r.log.toRecords() as LogRow[])[0]!;
       for (const split of ["train", "test"]) {
         const loss = row[`${split}_loss`]!;
         const kl = row[`${split}_kl`]!;
@@ -271,7 +267,7 @@ describe("training", function () {
           `${split}: ${loss} vs ${beta}*${kl}+${fit}`,
         );
       }
-      vae.dispose();
+      net.dispose();
     }
   });
 
@@ -286,7 +282,7 @@ describe("training", function () {
       const p = 4 + rng.int(20);
       for (let t = 4; t < 24; t++) data[i * 784 + (labels[i] ? p * 28 + t : t * 28 + p)] = 1;
     }
-    const x = tf.tensor4d(data, [n, 28, 28, 1]);
+    const x = tf.tensor4d(data, [n, 1, 28, 28]);
     const y = tf.tensor1d(labels, "int32");
     const clf = new MnistClassifier({ nbChannels: 4, nbHidden: 16, nbClasses: 2, seed: 0 });
     const r = await train({
@@ -299,10 +295,11 @@ describe("training", function () {
       learningRate: 3e-3,
       progress: false,
     });
-    assert.ok(r.rows[1]!.test_error! < 0.1, `test error ${r.rows[1]!.test_error}`);
+    const last = (r.log.toRecords() as LogRow[])[1]!;
+    assert.ok(last.test_error! < 0.1, `test error ${last.test_error}`);
     const predicted = clf.predict(x);
     const wrong = predicted.filter((k, i) => k !== labels[i]).length / n;
-    assert.ok(Math.abs(wrong - r.rows[1]!.test_error!) < 1e-9);
+    assert.ok(Math.abs(wrong - last.test_error!) < 1e-9);
     tf.dispose([x, y]);
     clf.dispose();
   });
@@ -333,6 +330,43 @@ describe("training", function () {
     );
     assert.deepEqual(Array.from(model.parameters()[0]!.dataSync()), snapshot);
     assert.equal(tf.memory().numTensors, before, "tensors left behind after the error");
+    model.dispose();
+    points.dispose();
+  });
+
+  it("stops on a finite loss with a NaN gradient, before the parameters change (issue 14, item 6)", async () => {
+    const model = mlp(2);
+    const points = openCircle(100, Rng.stream("test/nan-grad"));
+    let snapshot: number[] = [];
+    // sqrt(0) is 0 but its gradient is infinite: the loss stays finite, the step would not.
+    const poisoned: LossFn<Sequential> = (m, input, target, ctx) => {
+      const loss = meanSquaredError(m.forward(input), target);
+      if (ctx.training && ctx.epoch === 1 && ctx.step === 4) {
+        snapshot = Array.from(m.parameters()[0]!.dataSync());
+        const zero = tf.mul(0, tf.sum(m.forward(input)));
+        return { loss: tf.add(loss, tf.sqrt(zero)) as tf.Scalar };
+      }
+      return { loss };
+    };
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      train({ model, loss: poisoned, train: { inputs: points }, batchSize: 20, progress: false }),
+      /gradient squared norm = (NaN|Infinity) at epoch 1, step 4/,
+    );
+    assert.deepEqual(Array.from(model.parameters()[0]!.dataSync()), snapshot);
+    assert.equal(tf.memory().numTensors, before, "tensors left behind after the error");
+    for (const lr of [0, -1e-3, NaN, Infinity]) {
+      await assert.rejects(
+        train({
+          model,
+          loss: poisoned,
+          train: { inputs: points },
+          learningRate: lr,
+          progress: false,
+        }),
+        /learningRate must be a positive finite number/,
+      );
+    }
     model.dispose();
     points.dispose();
   });

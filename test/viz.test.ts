@@ -181,10 +181,10 @@ describe("viz/grid", () => {
     assert.deepEqual(imageGrid(images, { rows: 3, titles }), png, "same bytes on a second call");
   });
 
-  it("accepts [N,H,W], [N,H,W,1] and [N,H*W] tensors alike, frees nothing it does not own", () => {
+  it("accepts [N,H,W], [N,1,H,W] and [N,H*W] tensors alike, frees nothing it does not own", () => {
     const data = Float32Array.from({ length: 5 * 4 * 4 }, (_, i) => (i % 7) / 6);
     const a = tf.tensor3d(data, [5, 4, 4]);
-    const b = tf.tensor4d(data, [5, 4, 4, 1]);
+    const b = tf.tensor4d(data, [5, 1, 4, 4]);
     const c = tf.tensor2d(data, [5, 16]);
     const before = tf.memory().numTensors;
     const pngs = [a, b, c].map((t) => imageGrid(t, { scale: 3 }));
@@ -217,7 +217,8 @@ describe("viz/grid", () => {
       [grayLevel(-1, 0, 1), grayLevel(0.5, 0, 1), grayLevel(2, 0, 1)],
       [0, 128, 255],
     );
-    const rgb = tf.tensor4d([1, 0, 0, 0, 0.5, 1], [1, 1, 2, 3]);
+    // [N, C, H, W]: red plane, green plane, blue plane of a 1 x 2 image.
+    const rgb = tf.tensor4d([1, 0, 0, 0.5, 0, 1], [1, 3, 1, 2]);
     const grid = decodePng(imageGrid(rgb, { scale: 1, pad: 0 }));
     assert.deepEqual(
       [pixel(grid, 0, 0), pixel(grid, 1, 0)],
@@ -238,8 +239,8 @@ describe("viz/grid", () => {
     assert.throws(() => imageGrid(four, { rows: 2, titles: ["a"] }), /1 titles for 2 rows/);
     assert.throws(() => imageGrid([new Float32Array(10)]), /not square; pass imageShape/);
     assert.throws(() => imageGrid([]), /non-empty array/);
-    const t = tf.zeros([2, 3, 3, 2]);
-    assert.throws(() => imageGrid(t), /shape \[2, 3, 3, 2\]/);
+    const t = tf.zeros([2, 2, 3, 3]);
+    assert.throws(() => imageGrid(t), /shape \[2, 2, 3, 3\]/);
     t.dispose();
   });
 });

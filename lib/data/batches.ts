@@ -1,73 +1,79 @@
 /**
- * Seeded, deterministic shuffling, batching and subsetting of data sets. Randomness comes
- * only from the Rng passed in (Rng.stream("...") of lib/random), so a run is repeatable.
+ * Running something over a data set in batches, and seeded subsets. The batch loop lives
+ * here once: evaluation, metrics, encoders and classifiers all go through `forEachBatch`
+ * or `mapBatches`, so that 10,000 images never pass through a model as one temporary.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
 import type { Dataset } from "./datasets";
 
-export interface BatchOptions {
-  /** Shuffle with this generator (a fresh permutation per call); file order when absent. */
-  readonly shuffle?: Rng;
-  /** Drop a last batch smaller than batchSize (default false). */
-  readonly dropLast?: boolean;
+/** The default batch size for inference over a data set. */
+export const INFERENCE_BATCH = 500;
+
+function checkBatching(op: string, tensors: readonly tf.Tensor[], batchSize: number): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new Error(`${op}: batchSize must be a positive integer, got ${batchSize}`);
+  }
+  if (tensors.length === 0) throw new Error(`${op}: give at least one tensor`);
+  const n = (tensors[0] as tf.Tensor).shape[0];
+  if (n === undefined) throw new Error(`${op}: tensors must have a first (batch) axis`);
+  for (const t of tensors) {
+    if (t.shape[0] !== n) {
+      throw new Error(
+        `${op}: tensors have different first axes (${tensors.map((u) => u.shape[0]).join(" vs ")})`,
+      );
+    }
+  }
+  return n;
 }
 
-/** One batch: its images, their labels (when the source has labels) and their indices. */
-export interface Batch {
-  /** The batch's rows of the source tensor; disposed when the next batch is drawn. */
-  readonly x: tf.Tensor;
-  readonly labels: Int32Array | null;
-  readonly indices: Int32Array;
-}
-
-/** Splits 0 .. n-1 (shuffled when asked) into batches of indices. */
-export function batchIndices(n: number, batchSize: number, options: BatchOptions = {}): Int32Array[] {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`batchIndices: n must be >= 0, got ${n}`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new Error(`batchIndices: batchSize must be a positive integer, got ${batchSize}`);
-  }
-  let order: Int32Array;
-  if (options.shuffle) {
-    order = options.shuffle.permutation(n);
-  } else {
-    order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-  }
-  const out: Int32Array[] = [];
-  for (let start = 0; start < n; start += batchSize) {
-    const end = Math.min(start + batchSize, n);
-    if (options.dropLast && end - start < batchSize) break;
-    out.push(order.subarray(start, end));
-  }
-  return out;
+/** Rows [start, start + size) of x, whatever its rank. */
+function rows<T extends tf.Tensor>(x: T, start: number, size: number): T {
+  return tf.slice(
+    x,
+    x.shape.map((_, i) => (i === 0 ? start : 0)),
+    x.shape.map((s, i) => (i === 0 ? size : s)),
+  ) as T;
 }
 
 /**
- * Iterates over batches of a data set (or of any tensor, along its first axis). Each
- * batch tensor is freed when the next one is drawn and when the loop ends (break
- * included); clone it (`tf.clone` / `.clone()`) to keep it longer.
+ * Calls fn on consecutive row slices of the tensors (all with the same first axis), each
+ * call inside tf.tidy: what fn returns is freed too, so fn should extract numbers.
  */
-export function* batches(
-  source: Dataset | tf.Tensor,
+export function forEachBatch<T extends tf.Tensor[]>(
+  tensors: [...T],
   batchSize: number,
-  options: BatchOptions = {},
-): Generator<Batch, void, undefined> {
-  const data = source instanceof tf.Tensor ? source : source.images;
-  const labels = source instanceof tf.Tensor ? null : source.labels;
-  const n = data.shape[0] ?? 0;
-  let current: tf.Tensor | null = null;
+  fn: (batch: T, start: number) => void,
+): void {
+  const n = checkBatching("forEachBatch", tensors, batchSize);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    tf.tidy(() => {
+      fn(tensors.map((t) => rows(t, start, size)) as T, start);
+    });
+  }
+}
+
+/**
+ * fn applied to row slices of x, results concatenated along the first axis: a model over a
+ * whole data set without one huge temporary. fn must not dispose its input.
+ */
+export function mapBatches<R extends tf.Tensor>(
+  x: tf.Tensor,
+  batchSize: number,
+  fn: (batch: tf.Tensor) => R,
+): R {
+  const n = checkBatching("mapBatches", [x], batchSize);
+  if (n <= batchSize) return tf.tidy(() => fn(x));
+  const parts: R[] = [];
   try {
-    for (const indices of batchIndices(n, batchSize, options)) {
-      current?.dispose();
-      current = null;
-      current = options.shuffle
-        ? gatherRows(data, indices)
-        : tf.slice(data, (indices[0] ?? 0) as number, indices.length);
-      yield { x: current, labels: labels ? pick(labels, indices) : null, indices };
+    for (let start = 0; start < n; start += batchSize) {
+      const size = Math.min(batchSize, n - start);
+      parts.push(tf.tidy(() => fn(rows(x, start, size))));
     }
+    return tf.concat(parts, 0);
   } finally {
-    current?.dispose();
+    tf.dispose(parts);
   }
 }
 
@@ -78,11 +84,16 @@ export function subset(dataset: Dataset, indices: Int32Array, note?: string): Da
       throw new Error(`subset: index ${i} outside 0 .. ${dataset.size - 1}`);
     }
   }
+  const labels = new Int32Array(indices.length);
+  indices.forEach((i, k) => {
+    labels[k] = dataset.labels[i] as number;
+  });
   return {
     ...dataset,
-    images: gatherRows(dataset.images, indices) as tf.Tensor4D,
-    labels: pick(dataset.labels, indices),
+    images: tf.tidy(() => tf.gather(dataset.images, tf.tensor1d(indices, "int32"))),
+    labels,
     size: indices.length,
+    isSubset: true,
     source: `${dataset.source}, ${note ?? `subset of ${indices.length}`}`,
   };
 }
@@ -90,9 +101,7 @@ export function subset(dataset: Dataset, indices: Int32Array, note?: string): Da
 /** The first n items (all of them when n >= size) as a new Dataset. */
 export function firstN(dataset: Dataset, n: number): Dataset {
   const count = Math.min(n, dataset.size);
-  const indices = new Int32Array(count);
-  for (let i = 0; i < count; i++) indices[i] = i;
-  return subset(dataset, indices, `first ${count}`);
+  return subset(dataset, Int32Array.from({ length: count }, (_, i) => i), `first ${count}`);
 }
 
 /** n items drawn without replacement by `rng`, kept in file order, as a new Dataset. */
@@ -100,23 +109,4 @@ export function randomSubset(dataset: Dataset, n: number, rng: Rng): Dataset {
   const count = Math.min(n, dataset.size);
   const indices = rng.permutation(dataset.size).slice(0, count).sort();
   return subset(dataset, indices, `random subset of ${count}`);
-}
-
-/** Indices of the items with a given label, in file order. */
-export function indicesOfClass(dataset: Dataset, label: number): Int32Array {
-  const out: number[] = [];
-  dataset.labels.forEach((l, i) => {
-    if (l === label) out.push(i);
-  });
-  return Int32Array.from(out);
-}
-
-function gatherRows(data: tf.Tensor, indices: Int32Array): tf.Tensor {
-  return tf.tidy(() => tf.gather(data, tf.tensor1d(indices, "int32")));
-}
-
-function pick(values: Int32Array, indices: Int32Array): Int32Array {
-  const out = new Int32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) out[i] = values[indices[i] as number] as number;
-  return out;
 }

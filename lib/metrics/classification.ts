@@ -4,11 +4,12 @@
  * against decoded latent samples). Both run by batches and free every tensor they make.
  */
 import * as tf from "@tensorflow/tfjs";
+import { forEachBatch } from "../data/batches";
 
-/** Predicted labels of images [N, H, W, C]; must not dispose its input. */
+/** Predicted labels of images [N, C, H, W]; must not dispose its input. */
 export type Classify = (images: tf.Tensor4D) => Int32Array;
 
-/** Class probabilities [N, K] of images [N, H, W, C] (rows sum to 1); must not dispose its input. */
+/** Class probabilities [N, K] of images [N, C, H, W] (rows sum to 1); must not dispose its input. */
 export type Probabilities = (images: tf.Tensor4D) => tf.Tensor2D;
 
 const DEFAULT_BATCH = 1000;
@@ -16,32 +17,8 @@ const DEFAULT_BATCH = 1000;
 function checkImages(images: tf.Tensor, where: string): void {
   if (images.rank !== 4 || images.shape[0] === 0) {
     throw new Error(
-      `${where}: expected images [N, H, W, C] with N >= 1, got shape [${images.shape}]`,
+      `${where}: expected images [N, C, H, W] with N >= 1, got shape [${images.shape}]`,
     );
-  }
-}
-
-function checkBatchSize(batchSize: number, where: string): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new Error(`${where}: batchSize must be a positive integer, got ${batchSize}`);
-  }
-}
-
-/** Runs `fn` on slices of `batchSize` images, each slice disposed afterwards. */
-function forBatches(
-  images: tf.Tensor4D,
-  batchSize: number,
-  fn: (batch: tf.Tensor4D, start: number) => void,
-): void {
-  const [n, h, w, c] = images.shape;
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const batch = tf.slice(images, [start, 0, 0, 0], [size, h, w, c]);
-    try {
-      fn(batch, start);
-    } finally {
-      batch.dispose();
-    }
   }
 }
 
@@ -52,9 +29,8 @@ export function predictLabels(
   batchSize: number = DEFAULT_BATCH,
 ): Int32Array {
   checkImages(images, "predictLabels");
-  checkBatchSize(batchSize, "predictLabels");
   const out = new Int32Array(images.shape[0]);
-  forBatches(images, batchSize, (batch, start) => {
+  forEachBatch([images], batchSize, ([batch], start) => {
     const labels = classify(batch);
     if (labels.length !== batch.shape[0]) {
       throw new Error(
@@ -119,20 +95,15 @@ export function maxProbabilities(
   batchSize: number = DEFAULT_BATCH,
 ): Float32Array {
   checkImages(images, "maxProbabilities");
-  checkBatchSize(batchSize, "maxProbabilities");
   const out = new Float32Array(images.shape[0]);
-  forBatches(images, batchSize, (batch, start) => {
-    const m = tf.tidy(() => {
-      const p = probabilities(batch);
-      if (p.rank !== 2 || p.shape[0] !== batch.shape[0]) {
-        throw new Error(
-          `maxProbabilities: expected probabilities [${batch.shape[0]}, K], got [${p.shape}]`,
-        );
-      }
-      return tf.max(p, 1);
-    });
-    out.set(m.dataSync(), start);
-    m.dispose();
+  forEachBatch([images], batchSize, ([batch], start) => {
+    const p = probabilities(batch);
+    if (p.rank !== 2 || p.shape[0] !== batch.shape[0]) {
+      throw new Error(
+        `maxProbabilities: expected probabilities [${batch.shape[0]}, K], got [${p.shape}]`,
+      );
+    }
+    out.set(tf.max(p, 1).dataSync(), start);
   });
   return out;
 }

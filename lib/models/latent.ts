@@ -5,35 +5,22 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../random";
-
-/** f: images [N, H, W, C] -> codes [N, 1, 1, d]; must not dispose its input. */
-export type Encode = (x: tf.Tensor4D) => tf.Tensor4D;
-/** g: codes [N, 1, 1, d] -> images [N, H, W, C]; must not dispose its input. */
-export type Decode = (z: tf.Tensor4D) => tf.Tensor4D;
-
-/** What the autoencoder and PCA share: an encoder f and a decoder g over image batches. */
-export interface LatentCodec {
-  encode(x: tf.Tensor4D): tf.Tensor4D;
-  decode(z: tf.Tensor4D): tf.Tensor4D;
-  forward(x: tf.Tensor4D): tf.Tensor4D;
-  dispose(): void;
-}
+import type { Codec } from "./codec";
 
 /**
  * Decodes the latent interpolations between pairs (x[p], xPrime[p]): returns images
- * [P * A, H, W, C], pair-major (row p of a P x A grid holds alpha = alphas[0..A)).
+ * [P * A, C, H, W], pair-major (row p of a P x A grid holds alpha = alphas[0..A)).
  * alpha = 0 gives g(f(x)) and alpha = 1 gives g(f(x')).
  */
 export function latentInterpolation(
-  encode: Encode,
-  decode: Decode,
+  codec: Codec,
   x: tf.Tensor4D,
   xPrime: tf.Tensor4D,
   alphas: readonly number[],
 ): tf.Tensor4D {
   if (x.rank !== 4 || !tf.util.arraysEqual(x.shape, xPrime.shape) || x.shape[0] === 0) {
     throw new Error(
-      `latentInterpolation: x and xPrime must be images [P, H, W, C] of one shape, got [${x.shape}] and [${xPrime.shape}]`,
+      `latentInterpolation: x and xPrime must be images [P, C, H, W] of one shape, got [${x.shape}] and [${xPrime.shape}]`,
     );
   }
   if (alphas.length === 0 || !alphas.every((a) => Number.isFinite(a))) {
@@ -43,18 +30,18 @@ export function latentInterpolation(
   }
   const pairs = x.shape[0];
   return tf.tidy(() => {
-    const z0 = encode(x); // [P, 1, 1, d]
-    const z1 = encode(xPrime);
+    const z0 = codec.encode(x); // [P, d, 1, 1]
+    const z1 = codec.encode(xPrime);
     const codeShape = z0.shape.slice(1);
     const a = tf
       .tensor1d(Array.from(alphas))
       .reshape([1, alphas.length, ...codeShape.map(() => 1)]); // [1, A, 1, 1, 1]
-    const e0 = tf.expandDims(z0, 1); // [P, 1, 1, 1, d]
+    const e0 = tf.expandDims(z0, 1); // [P, 1, d, 1, 1]
     const e1 = tf.expandDims(z1, 1);
     // (1 - a) z0 + a z1, written so that a = 0 and a = 1 give z0 and z1 exactly.
-    const z = tf.add(tf.mul(tf.sub(1, a), e0), tf.mul(a, e1)); // [P, A, 1, 1, d]
-    const flat = tf.reshape<tf.Rank>(z, [pairs * alphas.length, ...codeShape]) as tf.Tensor4D; // [P*A, 1, 1, d]
-    return decode(flat);
+    const z = tf.add(tf.mul(tf.sub(1, a), e0), tf.mul(a, e1)); // [P, A, d, 1, 1]
+    const flat = tf.reshape<tf.Rank>(z, [pairs * alphas.length, ...codeShape]) as tf.Tensor4D;
+    return codec.decode(flat);
   });
 }
 
@@ -74,14 +61,14 @@ export interface DiagonalGaussian {
 }
 
 /**
- * Fits N(m, diag(s^2)) to codes [N, d] or [N, 1, 1, d] (mean and unbiased standard deviation of
+ * Fits N(m, diag(s^2)) to codes [N, d] or [N, d, 1, 1] (mean and unbiased standard deviation of
  * each dimension), accumulating in Float64.
  */
 export function gaussianFit(codes: tf.Tensor2D | tf.Tensor4D): DiagonalGaussian {
   const n = codes.shape[0];
   if ((codes.rank !== 2 && codes.rank !== 4) || n < 2) {
     throw new Error(
-      `gaussianFit: expected codes [N, d] or [N, 1, 1, d] with N >= 2, got shape [${codes.shape}]`,
+      `gaussianFit: expected codes [N, d] or [N, d, 1, 1] with N >= 2, got shape [${codes.shape}]`,
     );
   }
   const d = codes.size / n;
@@ -105,7 +92,7 @@ export function gaussianFit(codes: tf.Tensor2D | tf.Tensor4D): DiagonalGaussian 
   return { mean: meanArr, std };
 }
 
-/** n codes [n, 1, 1, d] drawn from the fitted Gaussian with the given generator, ready for decode. */
+/** n codes [n, d, 1, 1] drawn from the fitted Gaussian with the given generator, ready for decode. */
 export function sampleGaussian(fit: DiagonalGaussian, n: number, rng: Rng): tf.Tensor4D {
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`sampleGaussian: n must be a positive integer, got ${n}`);
@@ -120,5 +107,5 @@ export function sampleGaussian(fit: DiagonalGaussian, n: number, rng: Rng): tf.T
     for (let j = 0; j < d; j++)
       out[i * d + j] = rng.normal(fit.mean[j] as number, fit.std[j] as number);
   }
-  return tf.tensor4d(out, [n, 1, 1, d]);
+  return tf.tensor4d(out, [n, d, 1, 1]);
 }

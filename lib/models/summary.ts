@@ -4,8 +4,8 @@
  * running the layers on a zero batch of one, so the table shows what the code does.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Module } from "../layers/module";
-import { Sequential } from "../layers/sequential";
+import type { Module } from "../nn/module";
+import { Sequential } from "../nn/modules/sequential";
 
 /** One layer of a traced Sequential. */
 export interface LayerRow {
@@ -22,39 +22,40 @@ export interface LayerRow {
   parameters: number;
 }
 
-/** "32 x 24 x 24" for an NHWC shape [N, 24, 24, 32]; "F" for [N, F]. */
-export function chwLabel(shape: readonly number[]): string {
-  if (shape.length === 4) return `${shape[3]} x ${shape[1]} x ${shape[2]}`;
+/** "32 x 24 x 24" for a shape [N, 32, 24, 24]; "F" for [N, F]. */
+export function sizeLabel(shape: readonly number[]): string {
   return shape.slice(1).join(" x ");
 }
 
-/** Runs `seq` layer by layer on zeros of size C x H x W (or [F]) and records every size. */
-export function traceSequential(
-  seq: Sequential,
+/**
+ * Runs `module` (layer by layer when it is a Sequential) on zeros of size `inputSize`
+ * (C x H x W, or [F]) and records every size; returns the rows and the output size.
+ */
+export function traceModule(
+  module: Module,
   stage: string,
   inputSize: readonly number[],
-): LayerRow[] {
-  const shape =
-    inputSize.length === 3
-      ? [1, inputSize[1] as number, inputSize[2] as number, inputSize[0] as number]
-      : [1, ...inputSize];
+): { rows: LayerRow[]; outputSize: number[] } {
+  const layers = module instanceof Sequential ? module.layers : [module];
   const rows: LayerRow[] = [];
+  let outputSize: number[] = [];
   tf.tidy(() => {
-    let x: tf.Tensor = tf.zeros(shape);
-    seq.layers.forEach((layer: Module, index: number) => {
+    let x: tf.Tensor = tf.zeros([1, ...inputSize]);
+    layers.forEach((layer, index) => {
       const y = layer.forward(x);
       rows.push({
         stage,
         index,
         layer: layer.describe(),
-        input: chwLabel(x.shape),
-        output: chwLabel(y.shape),
+        input: sizeLabel(x.shape),
+        output: sizeLabel(y.shape),
         parameters: layer.parameterCount(),
       });
       x = y;
     });
+    outputSize = x.shape.slice(1);
   });
-  return rows;
+  return { rows, outputSize };
 }
 
 /**

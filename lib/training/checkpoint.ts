@@ -1,21 +1,21 @@
 /**
- * Checkpoints of trained models on disk, in our own format (tfjs's file:// handler only
- * exists in tfjs-node): a folder per training run, named from a hash of what determines
- * the result (model configuration, dataset, seed, training length), holding
- *   weights-<sha256 prefix>.bin   the parameters, float32 little-endian, concatenated
- *   manifest.json                 key, parameter names/shapes/offsets, weights sha256, log
+ * Checkpoints of trained models on disk: a folder per training run, named from a hash of
+ * what determines the result (model configuration, dataset, seed, training), holding
+ *   weights-<sha256 prefix>.safetensors   the parameters by PyTorch name (lib/nn/safetensors)
+ *   manifest.json                         key, weights file and sha256, training logs
  * Both are written to a temporary file and renamed; the manifest last, so a folder is
- * either the old complete checkpoint or the new one. Loading checks everything (JSON,
- * key, sizes, sha256, parameter names and shapes) before touching the model.
+ * either the old complete checkpoint or the new one. Loading checks everything (JSON, key,
+ * size, sha256, tensor layout, names and shapes, logs) before touching the model.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { writeFileAtomic } from "../atomic-write";
+import type { StateDict } from "../nn/module";
+import { decodeSafetensors, encodeSafetensors } from "../nn/safetensors";
 import { settings } from "../settings";
-import { type EpochRow, logFrame } from "./train";
+import { type LogRow, logFrame } from "./train";
 
 /** JSON values allowed in a checkpoint key. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -26,38 +26,38 @@ export interface CheckpointKey {
   name: string;
   /** The model's configuration (e.g. EncoderDecoder.config). */
   model: Json;
-  /** Dataset name and size, e.g. "mnist" or { name: "mnist", train: 60000 }. */
+  /** Dataset name and size, e.g. { name: "mnist", train: 60000, subset: false }. */
   dataset: Json;
   seed: number;
   /** Epochs, steps, batch size, learning rate, transforms... */
   training: Json;
 }
 
-/** A model whose parameters can be saved: the module system's namedParameters(). */
+/** A model whose parameters can be saved and restored: the nn module system. */
 export interface Checkpointable {
-  namedParameters(): Array<[string, tf.Variable]>;
+  stateDict(): StateDict;
+  loadStateDict(dict: StateDict): void;
 }
 
-interface ManifestParameter {
-  name: string;
-  shape: number[];
-  /** Offset and length in float32 values. */
-  offset: number;
-  length: number;
+/** The training logs a checkpoint keeps: per epoch, and every few steps. */
+export interface TrainingLogs {
+  log: pl.DataFrame;
+  history: pl.DataFrame;
 }
 
-interface Manifest {
+interface CheckpointManifest {
   format: "dlc7-checkpoint";
-  version: 1;
+  version: 2;
   hash: string;
   key: Json;
   created: string;
   weights: { file: string; bytes: number; sha256: string };
-  parameters: ManifestParameter[];
   log: Array<Record<string, number | null>>;
+  history: Array<Record<string, number | null>>;
 }
 
 const MANIFEST = "manifest.json";
+const FORMAT_VERSION = 2;
 
 /** A checkpoint that exists but cannot be used; the message says why in one line. */
 export class CheckpointError extends Error {
@@ -85,6 +85,7 @@ export function canonicalJson(value: Json): string {
 
 function keyJson(key: CheckpointKey): Json {
   return {
+    format: FORMAT_VERSION,
     name: key.name,
     model: key.model,
     dataset: key.dataset,
@@ -110,14 +111,8 @@ export function checkpointFolder(key: CheckpointKey, dir: string = settings.chec
   return path.join(dir, `${key.name}-${checkpointHash(key)}`);
 }
 
-function logRows(
-  log: pl.DataFrame | readonly EpochRow[] | undefined,
-): Array<Record<string, number | null>> {
-  if (log === undefined) return [];
-  const rows: ReadonlyArray<Record<string, unknown>> = Array.isArray(log)
-    ? (log as readonly EpochRow[])
-    : (log as pl.DataFrame).toRecords();
-  return rows.map((r) => {
+function logRows(frame: pl.DataFrame): Array<Record<string, number | null>> {
+  return frame.toRecords().map((r) => {
     const out: Record<string, number | null> = {};
     for (const [k, v] of Object.entries(r)) {
       const n = typeof v === "bigint" ? Number(v) : v;
@@ -128,38 +123,37 @@ function logRows(
   });
 }
 
-/** Saves the model's parameters (and its training log) under the key's folder; returns it. */
+/**
+ * Saves the model's parameters and its training logs under the key's folder; returns it.
+ * Refuses a parameter that is not finite (a diverged model is not worth keeping).
+ */
 export function saveCheckpoint(
   model: Checkpointable,
   key: CheckpointKey,
-  log?: pl.DataFrame | readonly EpochRow[],
+  logs: TrainingLogs,
   dir: string = settings.checkpointDir,
 ): string {
   const folder = checkpointFolder(key, dir);
-  const named = model.namedParameters();
-  const total = named.reduce((s, [, v]) => s + v.size, 0);
-  const values = new Float32Array(total);
-  const parameters: ManifestParameter[] = [];
-  let offset = 0;
-  for (const [name, v] of named) {
-    if (v.dtype !== "float32")
-      throw new Error(`saveCheckpoint: parameter ${name} is ${v.dtype}, expected float32`);
-    values.set(v.dataSync() as Float32Array, offset);
-    parameters.push({ name, shape: [...v.shape], offset, length: v.size });
-    offset += v.size;
+  const state = model.stateDict();
+  for (const [name, t] of state) {
+    if (!t.values.every(Number.isFinite)) {
+      throw new Error(
+        `saveCheckpoint ${path.basename(folder)}: parameter ${name} holds NaN or Infinity; not saved (the training diverged: lower the learning rate)`,
+      );
+    }
   }
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const bytes = encodeSafetensors(state, { format: "dlc7-checkpoint" });
   const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
-  const weightsFile = `weights-${sha256.slice(0, 16)}.bin`;
-  const manifest: Manifest = {
+  const weightsFile = `weights-${sha256.slice(0, 16)}.safetensors`;
+  const manifest: CheckpointManifest = {
     format: "dlc7-checkpoint",
-    version: 1,
+    version: FORMAT_VERSION,
     hash: checkpointHash(key),
     key: keyJson(key),
     created: new Date().toISOString(),
     weights: { file: weightsFile, bytes: bytes.byteLength, sha256 },
-    parameters,
-    log: logRows(log),
+    log: logRows(logs.log),
+    history: logRows(logs.history),
   };
   fs.mkdirSync(folder, { recursive: true });
   writeFileAtomic(path.join(folder, weightsFile), bytes, { fsync: true });
@@ -168,47 +162,64 @@ export function saveCheckpoint(
   });
   // Weights of an older save of the same key are no longer referenced.
   for (const f of fs.readdirSync(folder)) {
-    if (f.startsWith("weights-") && f !== weightsFile)
+    if (f.startsWith("weights-") && f !== weightsFile) {
       fs.rmSync(path.join(folder, f), { force: true });
+    }
   }
   return folder;
 }
 
-function readManifest(folder: string): Manifest {
+/** Log rows as written by logRows: numbers or null (non-finite). */
+function parseLog(folder: string, value: unknown, what: string): LogRow[] {
+  if (!Array.isArray(value))
+    throw new CheckpointError(folder, `manifest.json: ${what} is not a list`);
+  return value.map((row, i) => {
+    if (row === null || typeof row !== "object" || Array.isArray(row)) {
+      throw new CheckpointError(folder, `manifest.json: ${what} row ${i} is not an object`);
+    }
+    const out: LogRow = {};
+    for (const [k, v] of Object.entries(row as Record<string, unknown>)) {
+      if (v !== null && typeof v !== "number") {
+        throw new CheckpointError(
+          folder,
+          `manifest.json: ${what} row ${i}, "${k}" is not a number`,
+        );
+      }
+      out[k] = v ?? NaN;
+    }
+    return out;
+  });
+}
+
+function readManifest(folder: string): CheckpointManifest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(path.join(folder, MANIFEST), "utf8"));
   } catch (e) {
     throw new CheckpointError(folder, `manifest.json is unreadable (${(e as Error).message})`);
   }
-  const m = parsed as Partial<Manifest>;
+  const m = parsed as Partial<CheckpointManifest> | null;
   if (
     m === null ||
     typeof m !== "object" ||
     m.format !== "dlc7-checkpoint" ||
-    m.version !== 1 ||
+    m.version !== FORMAT_VERSION ||
     typeof m.hash !== "string" ||
     typeof m.weights?.file !== "string" ||
+    !/^weights-[0-9a-f]{16}\.safetensors$/.test(m.weights.file) ||
     typeof m.weights.bytes !== "number" ||
-    typeof m.weights.sha256 !== "string" ||
-    !Array.isArray(m.parameters) ||
-    !Array.isArray(m.log)
+    typeof m.weights.sha256 !== "string"
   ) {
     throw new CheckpointError(
       folder,
-      "manifest.json is not a dlc7 checkpoint manifest (version 1)",
+      `manifest.json is not a dlc7 checkpoint manifest (version ${FORMAT_VERSION})`,
     );
   }
-  return m as Manifest;
-}
-
-/** Whether a checkpoint folder for this key exists (usable or not). */
-export function hasCheckpoint(key: CheckpointKey, dir: string = settings.checkpointDir): boolean {
-  return fs.existsSync(path.join(checkpointFolder(key, dir), MANIFEST));
+  return m as CheckpointManifest;
 }
 
 /**
- * Loads the key's checkpoint into `model` and returns its training log, or null when there
+ * Loads the key's checkpoint into `model` and returns its training logs, or null when there
  * is none. Throws CheckpointError (model untouched) when the checkpoint is corrupt or does
  * not match the key or the model's parameters.
  */
@@ -216,7 +227,7 @@ export function loadCheckpoint(
   model: Checkpointable,
   key: CheckpointKey,
   dir: string = settings.checkpointDir,
-): pl.DataFrame | null {
+): TrainingLogs | null {
   const folder = checkpointFolder(key, dir);
   if (!fs.existsSync(path.join(folder, MANIFEST))) return null;
   const m = readManifest(folder);
@@ -226,6 +237,8 @@ export function loadCheckpoint(
       "its key differs from the requested one (configuration changed)",
     );
   }
+  const log = parseLog(folder, m.log, "log");
+  const history = parseLog(folder, m.history, "history");
   let buf: Buffer;
   try {
     buf = fs.readFileSync(path.join(folder, m.weights.file));
@@ -244,39 +257,12 @@ export function loadCheckpoint(
   if (crypto.createHash("sha256").update(buf).digest("hex") !== m.weights.sha256) {
     throw new CheckpointError(folder, "weights file does not match its sha256 (corrupt)");
   }
-  const named = model.namedParameters();
-  const byName = new Map(m.parameters.map((p) => [p.name, p]));
-  if (named.length !== m.parameters.length) {
-    throw new CheckpointError(
-      folder,
-      `it has ${m.parameters.length} parameters, the model ${named.length}`,
-    );
+  try {
+    model.loadStateDict(decodeSafetensors(buf, m.weights.file).tensors);
+  } catch (e) {
+    throw new CheckpointError(folder, (e as Error).message);
   }
-  // Copy into an aligned buffer (a Buffer may start at any byte offset).
-  const values = new Float32Array(buf.byteLength / 4);
-  new Uint8Array(values.buffer).set(buf);
-  for (const [name, v] of named) {
-    const p = byName.get(name);
-    if (p === undefined) throw new CheckpointError(folder, `it has no parameter "${name}"`);
-    if (p.shape.length !== v.shape.length || p.shape.some((n, i) => n !== v.shape[i])) {
-      throw new CheckpointError(
-        folder,
-        `parameter "${name}" has shape [${p.shape.join(", ")}] there, [${v.shape.join(", ")}] in the model`,
-      );
-    }
-    if (p.length !== v.size || p.offset < 0 || p.offset + p.length > values.length) {
-      throw new CheckpointError(folder, `parameter "${name}" lies outside the weights file`);
-    }
-  }
-  for (const [name, v] of named) {
-    const p = byName.get(name) as ManifestParameter;
-    tf.tidy(() =>
-      v.assign(tf.tensor(values.subarray(p.offset, p.offset + p.length), p.shape, "float32")),
-    );
-  }
-  return logFrame(
-    m.log.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x ?? NaN]))),
-  );
+  return { log: logFrame(log, ["epoch", "steps"]), history: logFrame(history, ["step"]) };
 }
 
 export interface TrainOrLoadOptions {
@@ -286,10 +272,8 @@ export interface TrainOrLoadOptions {
   report?: (line: string) => void;
 }
 
-export interface TrainOrLoadResult<M> {
+export interface TrainOrLoadResult<M> extends TrainingLogs {
   model: M;
-  /** The training log (loaded from the checkpoint, or from this training run). */
-  log: pl.DataFrame;
   /** true when the parameters came from disk. */
   loaded: boolean;
   folder: string;
@@ -302,7 +286,7 @@ export interface TrainOrLoadResult<M> {
 export async function trainOrLoad<M extends Checkpointable>(
   key: CheckpointKey,
   build: () => M,
-  trainFn: (model: M) => Promise<{ log: pl.DataFrame }> | { log: pl.DataFrame },
+  trainFn: (model: M) => Promise<TrainingLogs> | TrainingLogs,
   options: TrainOrLoadOptions = {},
 ): Promise<TrainOrLoadResult<M>> {
   const dir = options.dir ?? settings.checkpointDir;
@@ -311,18 +295,18 @@ export async function trainOrLoad<M extends Checkpointable>(
   const name = path.basename(folder);
   const model = build();
   try {
-    const log = loadCheckpoint(model, key, dir);
-    if (log !== null) {
-      report(`checkpoint ${name}: loaded (${log.height} epochs logged)`);
-      return { model, log, loaded: true, folder };
+    const logs = loadCheckpoint(model, key, dir);
+    if (logs !== null) {
+      report(`checkpoint ${name}: loaded (${logs.log.height} epochs logged)`);
+      return { model, ...logs, loaded: true, folder };
     }
     report(`checkpoint ${name}: none yet, training`);
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     report(`${e.message}; retraining`);
   }
-  const { log } = await trainFn(model);
-  saveCheckpoint(model, key, log, dir);
+  const { log, history } = await trainFn(model);
+  saveCheckpoint(model, key, { log, history }, dir);
   report(`checkpoint ${name}: saved`);
-  return { model, log, loaded: false, folder };
+  return { model, log, history, loaded: false, folder };
 }

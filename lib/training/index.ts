@@ -1,6 +1,14 @@
-/** The training loop, losses, transforms and checkpoints shared by every notebook. */
+/** The training loop, losses and checkpoints shared by every notebook. */
 export { train, evaluate, logFrame } from "./train";
-export type { Dataset, Transform, Trainable, TrainOptions, TrainResult, EpochRow } from "./train";
+export type {
+  TrainingData,
+  Transform,
+  Trainable,
+  TrainOptions,
+  TrainResult,
+  EvaluateOptions,
+  LogRow,
+} from "./train";
 export {
   halfSumSquaredError,
   sumSquaredError,
@@ -19,15 +27,13 @@ export type {
   LossResult,
   StepContext,
   Forward,
-  EncodeDecode,
+  VariationalCodec,
   VaeLossOptions,
+  ErrorFn,
 } from "./losses";
-export { downscale2x, gaussianNoise } from "./transforms";
-export type { NoiseOptions } from "./transforms";
 export {
   saveCheckpoint,
   loadCheckpoint,
-  hasCheckpoint,
   trainOrLoad,
   checkpointFolder,
   checkpointHash,
@@ -38,6 +44,7 @@ export type {
   CheckpointKey,
   Checkpointable,
   Json,
+  TrainingLogs,
   TrainOrLoadOptions,
   TrainOrLoadResult,
 } from "./checkpoint";

@@ -2,7 +2,8 @@
  * The losses of lecture 7, each as the lecture writes it, and the loss functions the
  * training loop takes (model, input, target -> named scalar terms).
  *
- * Images are NHWC [N, H, W, C]; "/ N" divides by the batch size, as `input.size(0)`.
+ * Tensors are in PyTorch's layout ([N, C, H, W]); "/ N" divides by the batch size, as
+ * `input.size(0)`.
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -38,9 +39,10 @@ export interface Forward {
   forward(x: tf.Tensor): tf.Tensor;
 }
 
-/** Anything with encode and decode (autoencoders, VAEs). */
-export interface EncodeDecode {
-  encode(x: tf.Tensor4D): tf.Tensor4D;
+/** What the VAE loss needs: the encoder's raw output param_f, and the decoder. */
+export interface VariationalCodec {
+  /** param_f = encoder(x): [N, 2d, 1, 1], mu then logvar on dim 1. */
+  encodeParams(x: tf.Tensor4D): tf.Tensor4D;
   decode(z: tf.Tensor4D): tf.Tensor4D;
 }
 
@@ -95,13 +97,13 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   });
 }
 
-/** Splits an encoder output [N, h, w, 2d] (NHWC) into mu_f and logvar_f along channels. */
+/** mu_f, logvar_f = param_f.split(param_f.size(1) // 2, 1): [N, 2d, ...] -> two [N, d, ...]. */
 export function splitMuLogvar(param: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-  const c = param.shape[3];
+  const c = param.shape[1];
   if (c % 2 !== 0) {
     throw new Error(`splitMuLogvar: the encoder must output 2d channels (mu and logvar), got ${c}`);
   }
-  return tf.split(param, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+  return tf.split(param, 2, 1) as [tf.Tensor4D, tf.Tensor4D];
 }
 
 /**
@@ -154,12 +156,12 @@ export interface VaeLossOptions {
  * logvar_f, kl_loss, z sampled by re-parameterization, fit_loss = 0.5 * sum((decode(z) -
  * input)^2) / N, loss = beta * kl_loss + fit_loss. Logs `kl` and `fit` separately.
  */
-export function vaeLoss(options: VaeLossOptions = {}): LossFn<EncodeDecode> {
+export function vaeLoss(options: VaeLossOptions = {}): LossFn<VariationalCodec> {
   const beta = options.beta ?? 1;
   if (!Number.isFinite(beta) || beta < 0)
     throw new Error(`vaeLoss: beta must be >= 0, got ${beta}`);
   return (model, input, target, ctx) => {
-    const [muF, logvarF] = splitMuLogvar(model.encode(input as tf.Tensor4D));
+    const [muF, logvarF] = splitMuLogvar(model.encodeParams(input as tf.Tensor4D));
     const kl = vaeKl(muF, logvarF);
     const z = reparameterize(muF, logvarF, ctx.seed());
     const fit = halfSumSquaredError(model.decode(z), target);

@@ -1,18 +1,20 @@
 /**
  * The one training loop of the notebooks: Adam, a loss function returning named terms,
- * optional input/target transforms (corruptions, 2x downscaling, noisy targets), seeded
- * shuffling, per-epoch evaluation on a test set, a progress display, a NaN/Inf stop, and
- * a per-epoch log as a polars DataFrame. It frees every tensor it creates.
+ * optional input/target transforms (corruptions, noisy targets), seeded shuffling, a
+ * training log every few steps (about 100 points a run) and a test evaluation after every
+ * epoch, a progress display, and a stop on a non-finite loss or gradient before it reaches
+ * the parameters. It frees every tensor it creates.
  */
 import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
+import { INFERENCE_BATCH, forEachBatch } from "../data/batches";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { Progress, type ProgressMode } from "../viz/progress";
 import type { LossFn, LossResult, StepContext } from "./losses";
 
 /** Examples along the first axis; targets default to the inputs (autoencoders). */
-export interface Dataset {
+export interface TrainingData {
   inputs: tf.Tensor;
   /** E.g. the clean images of a denoiser, or class labels [N]. Default: inputs. */
   targets?: tf.Tensor;
@@ -33,9 +35,9 @@ export interface Trainable {
 export interface TrainOptions<M extends Trainable> {
   model: M;
   loss: LossFn<M>;
-  train: Dataset;
+  train: TrainingData;
   /** Evaluated after every epoch (every loss term), if given. */
-  test?: Dataset;
+  test?: TrainingData;
   /** Default 1. */
   epochs?: number;
   /** Stop after this many optimiser steps in all (the last epoch may be partial). */
@@ -60,21 +62,20 @@ export interface TrainOptions<M extends Trainable> {
   label?: string;
   /** Progress display mode (default "auto"); false = "silent". */
   progress?: ProgressMode | false;
+  /** Points in the step log (default 100): one row every ceil(total steps / points) steps. */
+  logPoints?: number;
   /** Called after each epoch with its log row. */
-  onEpoch?: (row: EpochRow) => void;
+  onEpoch?: (row: LogRow) => void;
 }
 
-/**
- * One epoch of the log: epoch, steps (cumulative), train_<term> (mean over the epoch's
- * batches), test_<term> (after the epoch), seconds (with evaluation), images_per_s
- * (training only).
- */
-export type EpochRow = Record<string, number>;
+/** A row of a log: column name to number. */
+export type LogRow = Record<string, number>;
 
 export interface TrainResult {
-  /** Columns: epoch, steps, train_<term>..., test_<term>..., seconds, images_per_s. */
+  /** One row per epoch: epoch, steps, train_<term> (epoch means), test_<term>, seconds, images_per_s. */
   log: pl.DataFrame;
-  rows: EpochRow[];
+  /** One row every few steps: step, epoch (fractional, for charts), train_<term> (means since the last row). */
+  history: pl.DataFrame;
   /** Optimiser steps done. */
   steps: number;
   /** Wall time, evaluation included. */
@@ -84,12 +85,13 @@ export interface TrainResult {
 }
 
 function positiveInt(what: string, n: number): number {
-  if (!Number.isInteger(n) || n <= 0)
+  if (!Number.isInteger(n) || n <= 0) {
     throw new Error(`train: ${what} must be a positive integer, got ${n}`);
+  }
   return n;
 }
 
-function checkDataset(which: string, d: Dataset): number {
+function checkData(which: string, d: TrainingData): number {
   const n = d.inputs.shape[0];
   if (n === undefined || n === 0) throw new Error(`train: the ${which} set is empty`);
   if (d.targets !== undefined && d.targets.shape[0] !== n) {
@@ -105,29 +107,6 @@ function termNames(terms: Record<string, tf.Scalar> | undefined): string[] {
   return ["loss", ...Object.keys(terms ?? {}).filter((k) => k !== "loss")];
 }
 
-function seedSource(rng: Rng): () => number {
-  return () => rng.seed();
-}
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** One batch: gather rows `idx` and apply the transforms (call inside tidy). */
-function batchOf(
-  data: Dataset,
-  idx: Int32Array,
-  ctx: StepContext,
-  inputTransform: Transform | undefined,
-  targetTransform: Transform | undefined,
-): { input: tf.Tensor; target: tf.Tensor } {
-  const indices = tf.tensor1d(idx, "int32");
-  const x = tf.gather(data.inputs, indices);
-  const t = data.targets === undefined ? x : tf.gather(data.targets, indices);
-  return {
-    input: inputTransform ? inputTransform(x, ctx) : x,
-    target: targetTransform ? targetTransform(t, ctx) : t,
-  };
-}
-
 /** The scalars of `names` in a loss result; throws if the loss function changed its terms. */
 function pickTerms(r: LossResult, names: readonly string[], where: string): tf.Scalar[] {
   return names.map((k) => {
@@ -141,7 +120,7 @@ function pickTerms(r: LossResult, names: readonly string[], where: string): tf.S
   });
 }
 
-function nonFinite(names: string[], values: ArrayLike<number>): string | null {
+function nonFinite(names: readonly string[], values: ArrayLike<number>): string | null {
   for (let i = 0; i < names.length; i++) {
     const v = values[i] as number;
     if (!Number.isFinite(v)) return `${names[i]} = ${v}`;
@@ -149,71 +128,91 @@ function nonFinite(names: string[], values: ArrayLike<number>): string | null {
   return null;
 }
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Input and target of a batch, transformed (call inside tidy). */
+function transformed(
+  x: tf.Tensor,
+  t: tf.Tensor,
+  ctx: StepContext,
+  inputTransform: Transform | undefined,
+  targetTransform: Transform | undefined,
+): { input: tf.Tensor; target: tf.Tensor } {
+  return {
+    input: inputTransform ? inputTransform(x, ctx) : x,
+    target: targetTransform ? targetTransform(t, ctx) : t,
+  };
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  inputTransform?: Transform;
+  targetTransform?: Transform;
+  /** Seed of the test-time transforms (default settings.seed). */
+  seed?: number;
+  /** For messages and StepContext. */
+  epoch?: number;
+}
+
 /** Mean of every loss term over `data`, in batches, without gradients. */
 export function evaluate<M extends Trainable>(
   model: M,
   loss: LossFn<M>,
-  data: Dataset,
-  options: {
-    batchSize?: number;
-    inputTransform?: Transform;
-    targetTransform?: Transform;
-    seed?: number;
-    epoch?: number;
-  } = {},
+  data: TrainingData,
+  options: EvaluateOptions = {},
 ): Record<string, number> {
-  const n = checkDataset("evaluation", data);
-  const batchSize = positiveInt("evalBatchSize", options.batchSize ?? 500);
+  const n = checkData("evaluation", data);
+  const batchSize = positiveInt("evalBatchSize", options.batchSize ?? INFERENCE_BATCH);
   // The same stream every call: test corruptions identical from epoch to epoch.
   const rng = Rng.stream("train/test-transforms", options.seed ?? settings.seed);
+  const epoch = options.epoch ?? 0;
   const sums: Record<string, number> = {};
   const names: string[] = [];
-  for (let start = 0, b = 1; start < n; start += batchSize, b++) {
-    const idx = new Int32Array(Math.min(batchSize, n - start)).map((_, i) => start + i);
-    const ctx: StepContext = {
-      training: false,
-      seed: seedSource(rng),
-      epoch: options.epoch ?? 0,
-      step: b,
-    };
-    const values = tf.tidy(() => {
-      const { input, target } = batchOf(
-        data,
-        idx,
-        ctx,
-        options.inputTransform,
-        options.targetTransform,
-      );
-      const r = loss(model, input, target, ctx);
-      if (names.length === 0) names.push(...termNames(r.terms));
-      return tf.stack(pickTerms(r, names, `on the test set (batch ${b})`));
-    });
-    const v = values.dataSync();
-    values.dispose();
+  const tensors = data.targets === undefined ? [data.inputs] : [data.inputs, data.targets];
+  forEachBatch(tensors, batchSize, (batch, start) => {
+    const b = start / batchSize + 1;
+    const ctx: StepContext = { training: false, seed: () => rng.seed(), epoch, step: b };
+    const [x, t] = batch as [tf.Tensor, tf.Tensor | undefined];
+    const { input, target } = transformed(
+      x,
+      t ?? x,
+      ctx,
+      options.inputTransform,
+      options.targetTransform,
+    );
+    const r = loss(model, input, target, ctx);
+    if (names.length === 0) names.push(...termNames(r.terms));
+    const v = tf.stack(pickTerms(r, names, `on the test set (batch ${b})`)).dataSync();
     const bad = nonFinite(names, v);
     if (bad !== null) {
       throw new Error(
-        `evaluate: ${bad} on the test set after epoch ${options.epoch ?? 0} (batch ${b}); the model diverged, lower the learning rate`,
+        `evaluate: ${bad} on the test set after epoch ${epoch} (batch ${b}); the model diverged, lower the learning rate`,
       );
     }
+    const size = x.shape[0] as number;
     names.forEach((k, i) => {
-      sums[k] = (sums[k] ?? 0) + (v[i] as number) * idx.length;
+      sums[k] = (sums[k] ?? 0) + (v[i] as number) * size;
     });
-  }
+  });
   const means: Record<string, number> = {};
   for (const [k, s] of Object.entries(sums)) means[k] = s / n;
   return means;
 }
 
+/** Sum of squares of every gradient, as one scalar (for the finiteness check). */
+function squaredNorm(grads: tf.NamedTensorMap): tf.Scalar {
+  return tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar;
+}
+
 /**
- * Trains `model` by minimising `loss` with Adam. Returns the per-epoch log. Throws, naming
- * the epoch and step, as soon as the loss or a term is NaN or infinite (the parameters are
- * those before that step).
+ * Trains `model` by minimising `loss` with Adam. Returns the per-epoch log and the step
+ * log. Throws, naming the epoch and step, as soon as the loss, a term or the gradient is
+ * NaN or infinite (the parameters are those before that step).
  */
 export async function train<M extends Trainable>(options: TrainOptions<M>): Promise<TrainResult> {
   const { model, loss } = options;
-  const n = checkDataset("training", options.train);
-  if (options.test) checkDataset("test", options.test);
+  const n = checkData("training", options.train);
+  if (options.test) checkData("test", options.test);
   const epochs = positiveInt("epochs", options.epochs ?? 1);
   const batchSize = positiveInt("batchSize", options.batchSize ?? 100);
   const stepsPerEpoch = Math.ceil(n / batchSize);
@@ -222,23 +221,27 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
       ? epochs * stepsPerEpoch
       : positiveInt("maxSteps", options.maxSteps);
   const totalSteps = Math.min(maxSteps, epochs * stepsPerEpoch);
+  const logEvery = Math.ceil(totalSteps / positiveInt("logPoints", options.logPoints ?? 100));
+  const lr = options.learningRate ?? 1e-3;
+  if (options.optimizer === undefined && !(Number.isFinite(lr) && lr > 0)) {
+    throw new Error(`train: learningRate must be a positive finite number, got ${lr}`);
+  }
   const seed = options.seed ?? settings.seed;
   const vars = model.parameters();
   if (vars.length === 0) throw new Error("train: the model has no parameters");
   const ownOptimizer = options.optimizer === undefined;
-  const optimizer =
-    options.optimizer ?? tf.train.adam(options.learningRate ?? 1e-3, 0.9, 0.999, 1e-8);
+  const optimizer = options.optimizer ?? tf.train.adam(lr, 0.9, 0.999, 1e-8);
   const shuffleRng = Rng.stream("train/shuffle", seed);
   const transformRng = Rng.stream("train/transforms", seed);
-  const totalImages = Math.min(totalSteps * batchSize, epochs * n);
   const progress = new Progress({
-    total: totalImages,
+    total: Math.min(totalSteps * batchSize, epochs * n),
     label: options.label ?? "train",
     unit: "img",
     mode: options.progress === false ? "silent" : (options.progress ?? "auto"),
   });
 
-  const rows: EpochRow[] = [];
+  const rows: LogRow[] = [];
+  const history: LogRow[] = [];
   const t0 = performance.now();
   let trainMs = 0;
   let step = 0;
@@ -246,6 +249,9 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
   let lastYield = performance.now();
   const names: string[] = [];
   let stopped: string | undefined;
+  // Sums of the terms since the last step-log row.
+  let windowSums: Record<string, number> = {};
+  let windowSeen = 0;
   try {
     for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
       const tEpoch = performance.now();
@@ -261,58 +267,74 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
         const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
         const ctx: StepContext = {
           training: true,
-          seed: seedSource(transformRng),
+          seed: () => transformRng.seed(),
           epoch,
           step: b + 1,
         };
-        const kept: tf.Tensor[] = [];
-        try {
-          tf.tidy(() => {
-            const { input, target } = batchOf(
-              options.train,
-              idx,
-              ctx,
-              options.inputTransform,
-              options.targetTransform,
-            );
+        const where = `at epoch ${epoch}, step ${b + 1} (step ${step + 1} overall)`;
+        tf.tidy(() => {
+          const indices = tf.tensor1d(idx, "int32");
+          const x = tf.gather(options.train.inputs, indices);
+          const t = options.train.targets ? tf.gather(options.train.targets, indices) : x;
+          const { input, target } = transformed(
+            x,
+            t,
+            ctx,
+            options.inputTransform,
+            options.targetTransform,
+          );
+          let terms: tf.Scalar[] = [];
+          try {
             const { grads } = tf.variableGrads(() => {
               const r = loss(model, input, target, ctx);
               if (names.length === 0) names.push(...termNames(r.terms));
-              const where = `at epoch ${epoch}, step ${b + 1}`;
-              for (const t of pickTerms(r, names, where)) kept.push(tf.keep(t));
+              // Kept past variableGrads' own tidy to be read below, then freed.
+              terms = pickTerms(r, names, where).map((s) => tf.keep(s));
               return r.loss;
             }, vars);
-            const values = tf.stack(kept).dataSync();
-            const bad = nonFinite(names, values);
+            // One read back per step: the terms and the gradient's squared norm.
+            const values = tf.stack([...terms, squaredNorm(grads)]).dataSync();
+            const bad = nonFinite([...names, "gradient squared norm"], values);
             if (bad !== null) {
               throw new Error(
-                `train: ${bad} at epoch ${epoch}, step ${b + 1} (step ${step + 1} overall); stopped before updating the parameters. Lower the learning rate or check the inputs and the loss.`,
+                `train: ${bad} ${where}; stopped before updating the parameters. Lower the learning rate or check the inputs and the loss.`,
               );
             }
-            optimizer.applyGradients(grads as tf.NamedTensorMap);
+            optimizer.applyGradients(grads);
             names.forEach((k, i) => {
-              sums[k] = (sums[k] ?? 0) + (values[i] as number) * idx.length;
+              const v = (values[i] as number) * idx.length;
+              sums[k] = (sums[k] ?? 0) + v;
+              windowSums[k] = (windowSums[k] ?? 0) + v;
             });
-          });
-        } finally {
-          tf.dispose(kept);
-        }
+          } finally {
+            tf.dispose(terms);
+          }
+        });
         step++;
         seen += idx.length;
+        windowSeen += idx.length;
         imagesDone += idx.length;
         const stepMs = performance.now() - tStep;
         trainMs += stepMs;
         epochTrainMs += stepMs;
+        if (step % logEvery === 0 || step === totalSteps || b === stepsPerEpoch - 1) {
+          const row: LogRow = { step, epoch: epoch - 1 + (b + 1) / stepsPerEpoch };
+          for (const k of names) row[`train_${k}`] = (windowSums[k] ?? NaN) / windowSeen;
+          history.push(row);
+          windowSums = {};
+          windowSeen = 0;
+        }
         progress.update(imagesDone, { epoch, loss: (sums.loss ?? 0) / seen });
-        // Let a notebook kernel send the progress display.
+        // Let a notebook kernel send the progress display (and see an interrupt).
         if (performance.now() - lastYield > 200) {
           await yieldToEventLoop();
           lastYield = performance.now();
         }
       }
-      const row: EpochRow = { epoch, steps: step };
-      for (const k of names.length > 0 ? names : ["loss"])
+      const row: LogRow = { epoch, steps: step };
+      for (const k of names.length > 0 ? names : ["loss"]) {
         row[`train_${k}`] = (sums[k] ?? NaN) / seen;
+      }
       if (options.test) {
         const testMeans = evaluate(model, loss, options.test, {
           batchSize: options.evalBatchSize,
@@ -345,27 +367,25 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
           : undefined,
     );
   }
-  const seconds = (performance.now() - t0) / 1000;
   return {
-    log: logFrame(rows),
-    rows,
+    log: logFrame(rows, ["epoch", "steps"]),
+    history: logFrame(history, ["step"]),
     steps: step,
-    seconds,
+    seconds: (performance.now() - t0) / 1000,
     imagesPerSecond: imagesDone / (trainMs / 1000),
   };
 }
 
-/** The log rows as a DataFrame (epoch and steps as integers). */
-export function logFrame(rows: readonly EpochRow[]): pl.DataFrame {
-  if (rows.length === 0) return pl.DataFrame({ epoch: [] as number[] });
-  const columns = Object.keys(rows[0] as EpochRow);
+/** Log rows as a DataFrame, the `integer` columns as Int32, the others Float64. */
+export function logFrame(rows: readonly LogRow[], integer: readonly string[]): pl.DataFrame {
+  if (rows.length === 0) return pl.DataFrame({});
+  const columns = Object.keys(rows[0] as LogRow);
   const data: Record<string, pl.Series> = {};
   for (const c of columns) {
     const values = rows.map((r) => r[c] ?? NaN);
-    data[c] =
-      c === "epoch" || c === "steps"
-        ? pl.Series(c, values, pl.Int32)
-        : pl.Series(c, values, pl.Float64);
+    data[c] = integer.includes(c)
+      ? pl.Series(c, values, pl.Int32)
+      : pl.Series(c, values, pl.Float64);
   }
   return pl.DataFrame(data);
 }

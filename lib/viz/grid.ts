@@ -12,7 +12,7 @@ import { escapeHtml } from "./html";
 import { encodePng, type RasterImage } from "./png";
 import { FONT_FAMILY, svgToRaster } from "./rasterize";
 
-/** A batch of images: a tensor [N,H,W], [N,H,W,1], [N,H,W,3] or [N,H*W], or flat arrays. */
+/** A batch of images: a tensor [N,C,H,W] (C = 1 or 3), [N,H,W] or [N,H*W], or flat arrays. */
 export type ImageBatch = tf.Tensor | readonly (Float32Array | readonly number[])[];
 
 /** "gray": [lo, hi] -> black..white. "diverging": blue-white-red, symmetric around 0. */
@@ -103,11 +103,17 @@ function toBatch(images: ImageBatch, options: GridOptions): Batch {
       return { n: s[0], h, w, c, values: images.dataSync() };
     }
     if (s.length === 3) return { n: s[0], h: s[1], w: s[2], c: 1, values: images.dataSync() };
-    if (s.length === 4 && (s[3] === 1 || s[3] === 3)) {
-      return { n: s[0], h: s[1], w: s[2], c: s[3], values: images.dataSync() };
+    if (s.length === 4 && s[1] === 1) {
+      return { n: s[0], h: s[2], w: s[3], c: 1, values: images.dataSync() };
+    }
+    if (s.length === 4 && s[1] === 3) {
+      const hwc = tf.tidy(() => tf.transpose(images, [0, 2, 3, 1]));
+      const values = hwc.dataSync();
+      hwc.dispose();
+      return { n: s[0], h: s[2], w: s[3], c: 3, values };
     }
     throw new Error(
-      `imageGrid: tensor of shape [${s.join(", ")}]; expected [N,H,W], [N,H,W,1], [N,H,W,3] or [N,H*W]`,
+      `imageGrid: tensor of shape [${s.join(", ")}]; expected [N,1,H,W], [N,3,H,W], [N,H,W] or [N,H*W]`,
     );
   }
   if (!Array.isArray(images) || images.length === 0) {

@@ -3,7 +3,7 @@
  * placements touch each output pixel. Uneven counts (e.g. a 4 x 4 kernel with stride 3)
  * are where checkerboard patterns come from.
  */
-import { convTransposeOutputSize } from "./shapes";
+import { convTransposeOutput, resolveConvTranspose } from "../geometry";
 
 /** Options of coverageMap; the transposed convolution's parameters. */
 export interface CoverageOptions {
@@ -24,22 +24,16 @@ export function coverageMap(
   options: CoverageOptions,
 ): number[][] {
   const { stride, padding = 0, outputPadding = 0, dilation = 1 } = options;
-  if (
-    !Number.isInteger(inputSize) ||
-    inputSize <= 0 ||
-    !Number.isInteger(kernelSize) ||
-    kernelSize <= 0
-  ) {
-    throw new Error(
-      `coverageMap: inputSize and kernelSize must be positive integers, got ${inputSize}, ${kernelSize}`,
-    );
+  if (!Number.isInteger(inputSize) || inputSize <= 0) {
+    throw new Error(`coverageMap: inputSize must be a positive integer, got ${inputSize}`);
   }
-  const n = convTransposeOutputSize(inputSize, kernelSize, {
+  const g = resolveConvTranspose("coverageMap", kernelSize, {
     stride,
     padding,
     outputPadding,
     dilation,
   });
+  const n = convTransposeOutput("coverageMap", g, [inputSize, inputSize])[0];
   // Separable: count per axis, then take the outer product.
   const line = new Array<number>(n).fill(0);
   for (let u = 0; u < inputSize; u++) {

@@ -3,7 +3,7 @@
  * output, the kernel shifted by the stride along each row), and the transposed convolution
  * is multiplication by M^T.
  */
-import { convOutputSize } from "./shapes";
+import { convOutput, resolveConv1d } from "../geometry";
 
 /**
  * The [W' x W] matrix M with conv1d(x, kernel) = M x for a single-channel signal of
@@ -16,12 +16,11 @@ export function convMatrix(
   options: { stride?: number; padding?: number; dilation?: number } = {},
 ): number[][] {
   const { stride = 1, padding = 0, dilation = 1 } = options;
-  const outSize = convOutputSize(inputSize, kernel.length, { stride, padding, dilation });
-  if (!Number.isInteger(inputSize) || inputSize <= 0 || outSize <= 0) {
-    throw new Error(
-      `convMatrix: kernel of size ${kernel.length} does not fit an input of size ${inputSize}`,
-    );
+  if (!Number.isInteger(inputSize) || inputSize <= 0) {
+    throw new Error(`convMatrix: inputSize must be a positive integer, got ${inputSize}`);
   }
+  const g = resolveConv1d("convMatrix", kernel.length, { stride, padding, dilation });
+  const outSize = convOutput("convMatrix", g, [1, inputSize])[1];
   const m: number[][] = [];
   for (let i = 0; i < outSize; i++) {
     const row = new Array<number>(inputSize).fill(0);

@@ -1,11 +1,11 @@
-/** Parameter-free element-wise activations. */
+/** Parameter-free element-wise activations (layout does not matter to them). */
 import * as tf from "@tensorflow/tfjs";
-import { Module } from "./module";
+import { Module } from "../module";
 
 /** nn.ReLU. Not in place (tfjs tensors are immutable), so it prints as `ReLU()`. */
 export class ReLU extends Module {
   readonly name = "ReLU";
-  override forward(x: tf.Tensor): tf.Tensor {
+  override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return tf.relu(x);
   }
 }
@@ -13,7 +13,7 @@ export class ReLU extends Module {
 /** nn.Sigmoid. */
 export class Sigmoid extends Module {
   readonly name = "Sigmoid";
-  override forward(x: tf.Tensor): tf.Tensor {
+  override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return tf.sigmoid(x);
   }
 }
@@ -21,7 +21,7 @@ export class Sigmoid extends Module {
 /** nn.Tanh. */
 export class Tanh extends Module {
   readonly name = "Tanh";
-  override forward(x: tf.Tensor): tf.Tensor {
+  override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return tf.tanh(x);
   }
 }

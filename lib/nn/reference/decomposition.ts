@@ -4,7 +4,7 @@
  * translated by u * stride), then their sum, over the full output axis, with the columns
  * that `padding` crops and that `outputPadding` appends named as such.
  */
-import { convTransposeOutputSize } from "./shapes";
+import { convTransposeOutput, resolveConvTranspose1d } from "../geometry";
 
 /** The terms of a single-channel transposed convolution, ready for a heatmap. */
 export interface TransposedConvTerms {
@@ -27,18 +27,10 @@ export function transposedConvTerms(
   kernel: readonly number[],
   options: { stride?: number; padding?: number; outputPadding?: number; dilation?: number } = {},
 ): TransposedConvTerms {
-  const { stride = 1, padding = 0, outputPadding = 0, dilation = 1 } = options;
-  const outSize = convTransposeOutputSize(x.length, kernel.length, options);
-  if (outSize <= 0) {
-    throw new Error(
-      `transposedConvTerms: the output size ${outSize} is not positive; reduce the padding`,
-    );
-  }
-  if (outputPadding >= Math.max(stride, dilation)) {
-    throw new Error(
-      `transposedConvTerms: output padding must be smaller than either stride or dilation, got ${outputPadding}`,
-    );
-  }
+  const { stride = 1, padding = 0, dilation = 1 } = options;
+  if (x.length === 0) throw new Error("transposedConvTerms: x is empty");
+  const g = resolveConvTranspose1d("transposedConvTerms", kernel.length, options);
+  const outSize = convTransposeOutput("transposedConvTerms", g, [1, x.length])[1];
   const full = (x.length - 1) * stride + dilation * (kernel.length - 1) + 1;
   // Columns: the full axis, extended on the right when output padding reaches past it.
   const columns = Math.max(full, padding + outSize);

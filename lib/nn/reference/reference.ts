@@ -4,7 +4,7 @@
  * a weighted sum of translated kernels. They are slow and obvious on purpose: the tests
  * check the tfjs-based functions against them.
  */
-import { convOutputSize, convTransposeOutputSize } from "./shapes";
+import { convOutputSize, convTransposeOutputSize } from "../geometry";
 
 /** A batch of 1-D signals, [N][C][W]. */
 export type Signal1d = number[][][];

@@ -1,0 +1,27 @@
+/**
+ * The models of the lecture, as definitions (training them is in lib/experiments and the
+ * notebooks): `import { AutoEncoder, PCA } from "dlc7/models"`.
+ */
+export { type Codec, encodeAll, decodeAll, reconstructAll } from "./codec";
+export { type ModelConfig, type ConfiguredModule } from "./config";
+export { EncoderDecoder } from "./encoder-decoder";
+export {
+  AutoEncoder,
+  MNISTUpscaler,
+  lectureEncoder,
+  lectureDecoder,
+  upscalerEncoder,
+  type AutoEncoderOptions,
+  type MNISTUpscalerOptions,
+  type StackOptions,
+} from "./autoencoder";
+export { MnistClassifier, type ClassifierOptions } from "./classifier";
+export { PCA, type PCAFitOptions } from "./pca";
+export {
+  latentInterpolation,
+  alphaSteps,
+  gaussianFit,
+  sampleGaussian,
+  type DiagonalGaussian,
+} from "./latent";
+export { formatSizeTable, traceModule, sizeLabel, type LayerRow } from "./summary";
