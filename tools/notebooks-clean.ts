@@ -1,12 +1,15 @@
 /**
- * Notebooks are committed without outputs. `--check` lists the notebooks that carry
- * outputs or execution counts (exit 1); without it, strips them in place.
+ * Notebooks are committed clean: no outputs or execution counts, the tslab kernel, and code
+ * cells formatted like the rest of the code (prettier, 100 columns, no longer line).
+ * `--check` lists what is not so (exit 1); without it, fixes it in place.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as prettier from "prettier";
 
 interface Cell {
   cell_type: string;
+  source: string | string[];
   outputs?: unknown[];
   execution_count?: number | null;
   metadata?: Record<string, unknown>;
@@ -16,40 +19,73 @@ interface Notebook {
   metadata: { kernelspec?: { name?: string } };
 }
 
+const WIDTH = 100;
 const root = path.resolve(__dirname, "..");
-const dir = path.join(root, "notebooks");
+const folders = ["notebooks", "assignments"].map((d) => path.join(root, d));
 const check = process.argv.includes("--check");
-const problems: string[] = [];
 
-for (const file of fs
-  .readdirSync(dir)
-  .filter((f) => f.endsWith(".ipynb"))
-  .sort()) {
-  const full = path.join(dir, file);
-  const text = fs.readFileSync(full, "utf8");
-  const nb = JSON.parse(text) as Notebook;
-  const dirty = nb.cells.some(
-    (c) =>
-      c.cell_type === "code" &&
-      ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null),
-  );
-  if (nb.metadata.kernelspec?.name !== "tslab")
-    problems.push(`${file}: kernelspec must be "tslab"`);
-  if (!dirty) continue;
-  if (check) {
-    problems.push(`${file}: has outputs; run 'npx tsx tools/notebooks-clean.ts' to strip them`);
-    continue;
+/** The cell's source as prettier formats it (no trailing newline, as Jupyter stores it). */
+async function formatted(source: string, where: string): Promise<string> {
+  try {
+    const out = await prettier.format(source, { parser: "typescript", printWidth: WIDTH });
+    return out.replace(/\n+$/, "");
+  } catch (e) {
+    throw new Error(`${where}: prettier cannot parse it (${(e as Error).message.split("\n")[0]})`);
   }
-  for (const c of nb.cells) {
-    if (c.cell_type !== "code") continue;
-    c.outputs = [];
-    c.execution_count = null;
-  }
-  fs.writeFileSync(full, JSON.stringify(nb, null, 1) + "\n");
-  console.log(`stripped ${file}`);
 }
-if (problems.length > 0) {
-  for (const p of problems) console.error(p);
+
+/** Jupyter's source lines: every line but the last keeps its newline. */
+function toLines(text: string): string[] {
+  const lines = text.split("\n");
+  return lines.map((l, i) => (i < lines.length - 1 ? `${l}\n` : l));
+}
+
+async function main(): Promise<void> {
+  const problems: string[] = [];
+  for (const dir of folders.filter((d) => fs.existsSync(d))) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort()) {
+      const full = path.join(dir, file);
+      const rel = path.relative(root, full);
+      const nb = JSON.parse(fs.readFileSync(full, "utf8")) as Notebook;
+      if (nb.metadata.kernelspec?.name !== "tslab")
+        problems.push(`${rel}: kernelspec must be "tslab"`);
+      let changed = false;
+      for (const [i, c] of nb.cells.entries()) {
+        if (c.cell_type !== "code") continue;
+        if ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null) {
+          if (check) problems.push(`${rel} cell ${i}: has outputs`);
+          c.outputs = [];
+          c.execution_count = null;
+          changed = true;
+        }
+        const source = Array.isArray(c.source) ? c.source.join("") : c.source;
+        const pretty = await formatted(source, `${rel} cell ${i}`);
+        if (pretty !== source) {
+          if (check) problems.push(`${rel} cell ${i}: not formatted`);
+          c.source = toLines(pretty);
+          changed = true;
+        }
+        const long = pretty.split("\n").filter((l) => l.length > WIDTH).length;
+        if (long > 0) problems.push(`${rel} cell ${i}: ${long} line(s) over ${WIDTH} columns`);
+      }
+      if (changed && !check) {
+        fs.writeFileSync(full, JSON.stringify(nb, null, 1) + "\n");
+        console.log(`cleaned ${rel}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    for (const p of problems) console.error(p);
+    if (check) console.error("run 'npx tsx tools/notebooks-clean.ts' to strip outputs and format");
+    process.exit(1);
+  }
+  if (check) console.log("notebooks: no outputs, code cells formatted");
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
   process.exit(1);
-}
-if (check) console.log("notebooks: committed without outputs");
+});
