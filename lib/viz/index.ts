@@ -2,6 +2,7 @@
  * Everything a notebook draws with: `import { figure, Progress, ... } from "dlc7/viz"`.
  */
 export { Progress, type ProgressMode, type ProgressOptions } from "./progress";
+export { formatNumber, formatCount, formatDuration, plural } from "./format";
 export {
   imageGrid,
   renderGrid,
