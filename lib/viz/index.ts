@@ -6,11 +6,14 @@ export { formatNumber, formatCount, formatDuration, plural } from "./format";
 export {
   imageGrid,
   renderGrid,
+  gridLayout,
+  gridSvg,
   grayLevel,
   divergingColor,
-  TITLE_HEIGHT,
   type ImageBatch,
   type GridOptions,
+  type GridLayout,
+  type GridText,
   type Colormap,
 } from "./grid";
 export { encodePng, pngSize, type RasterImage } from "./png";
