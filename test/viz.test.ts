@@ -446,11 +446,90 @@ describe("viz/charts", () => {
     );
   });
 
+  /** The text elements of an SVG, unescaped enough for plain labels. */
+  const svgTexts = (svg: string) =>
+    [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+
+  it("keeps whole legend labels, titled by what they encode (the 7.2 chart)", async () => {
+    const d = [2, 4, 8, 16, 32];
+    const spec = lineChart(
+      [
+        { name: "autoencoder", x: d, y: [0.047, 0.0321, 0.0202, 0.0116, 0.0061] },
+        { name: "PCA", x: d, y: [0.0556, 0.0479, 0.0374, 0.0268, 0.0168] },
+        { name: "PyTorch AE, 2 epochs", x: d, y: [0.0471, 0.0332, 0.0204, 0.0115, 0.0063] },
+      ],
+      { logX: true, xTicks: d, xTitle: "d", yTitle: "test MSE per pixel", seriesTitle: "model" },
+    );
+    const { svg } = await renderChart(spec);
+    const texts = svgTexts(svg);
+    for (const label of ["autoencoder", "PCA", "PyTorch AE, 2 epochs", "model"])
+      assert.ok(texts.includes(label), `"${label}" in ${JSON.stringify(texts)}`);
+    assert.ok(!texts.some((t) => t.includes("…")), "nothing cut");
+    assert.ok(!texts.includes("series"), "no legend called series");
+  });
+
+  it("draws train and test of one model in one colour, test dashed", async () => {
+    const spec = trainingCurves(
+      {
+        "d = 2": { train: [0.06, 0.05], test: [0.055, 0.049] },
+        "d = 8": {
+          train: { x: [0.5, 1, 1.5, 2], y: [0.04, 0.03, 0.025, 0.02] },
+          test: [0.03, 0.021],
+        },
+      },
+      { modelTitle: "d" },
+    );
+    const enc = spec.encoding as Record<string, { field: string; title: string; scale?: object }>;
+    assert.equal(enc.color.field, "series");
+    assert.equal(enc.color.title, "d");
+    assert.equal(enc.strokeDash.title, "data");
+    assert.deepEqual(enc.strokeDash.scale, {
+      domain: ["train", "test"],
+      range: [
+        [1, 0],
+        [6, 3],
+      ],
+    });
+    const { svg } = await renderChart(spec);
+    // One path per curve: same stroke for a model's train and test, test dashed.
+    const paths = [...svg.matchAll(/<path [^>]*aria-description="([^"]*)"[^>]*>/g)];
+    const lines = [
+      ...svg.matchAll(/<path[^>]*stroke="(#[0-9a-f]{6})"[^>]*stroke-width="2"[^>]*>/g),
+    ];
+    assert.equal(lines.length, 4, `${paths.length} paths`);
+    const strokes = lines.map((m) => m[1]);
+    const dashed = lines.map((m) => /stroke-dasharray="6,3"/.test(m[0]));
+    assert.deepEqual(dashed.filter(Boolean).length, 2);
+    assert.equal(new Set(strokes).size, 2, "two colours for two models");
+    const texts = svgTexts(svg);
+    for (const label of ["d", "data", "train", "test", "d = 2", "d = 8"])
+      assert.ok(texts.includes(label), `"${label}" in the legends`);
+    // One model: one colour and no colour legend, only the dash legend.
+    const one = trainingCurves({ train: [0.3, 0.2], test: [0.35, 0.3] });
+    assert.equal((one.encoding as Record<string, unknown>).color, undefined);
+  });
+
+  it("uses log axes only where the data span a decade, and percent axes on request", async () => {
+    const yScale = (spec: ChartSpec) =>
+      (spec.encoding as { y: { scale: { type?: string } } }).y.scale.type;
+    const within = [{ name: "a", x: [1, 2, 3], y: [0.0061, 0.02, 0.0556] }];
+    const decades = [{ name: "a", x: [1, 2, 3], y: [0.001, 0.05, 0.5] }];
+    assert.equal(yScale(lineChart(within, { logY: "auto" })), undefined, "9x: linear");
+    assert.equal(yScale(lineChart(decades, { logY: "auto" })), "log", "500x: log");
+    assert.equal(yScale(trainingCurves({ train: [60, 40, 30] })), undefined, "curves: auto");
+    assert.equal(yScale(trainingCurves({ train: [60, 4, 0.3] })), "log");
+    const kept = lineChart([{ name: "AE", x: [2, 4, 8], y: [0.51, 0.8, 0.9] }], { yPercent: true });
+    const texts = svgTexts((await renderChart(kept)).svg);
+    assert.ok(texts.includes("50%") && texts.includes("90%"), JSON.stringify(texts));
+    const bars = barChart([{ label: "AE", value: 0.9 }], { yPercent: true });
+    assert.ok(svgTexts((await renderChart(bars)).svg).includes("80%"));
+  });
+
   it("rejects mismatched or non-finite data", () => {
     assert.throws(() => scatter({ x: [1, 2], y: [1] }), /same length/);
     assert.throws(() => lineChart([{ name: "a", x: [1], y: [Number.NaN] }]), /is NaN/);
     assert.throws(
-      () => trainingCurves({ a: [0, 1] }, { logY: true }),
+      () => trainingCurves({ a: { train: [0, 1] } }, { logY: true }),
       /log scale needs values > 0/,
     );
   });
