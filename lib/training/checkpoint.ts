@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { writeFileAtomic } from "../atomic-write";
 import { settings } from "../settings";
+import { plural } from "../viz/format";
 import { type EpochRow, logFrame } from "./train";
 
 /** JSON values allowed in a checkpoint key. */
@@ -313,7 +314,7 @@ export async function trainOrLoad<M extends Checkpointable>(
   try {
     const log = loadCheckpoint(model, key, dir);
     if (log !== null) {
-      report(`checkpoint ${name}: loaded (${log.height} epochs logged)`);
+      report(`checkpoint ${name}: loaded (${plural(log.height, "epoch")} logged)`);
       return { model, log, loaded: true, folder };
     }
     report(`checkpoint ${name}: none yet, training`);
