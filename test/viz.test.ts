@@ -492,11 +492,12 @@ describe("viz/charts", () => {
     });
     const { svg } = await renderChart(spec);
     // One path per curve: same stroke for a model's train and test, test dashed.
-    const paths = [...svg.matchAll(/<path [^>]*aria-description="([^"]*)"[^>]*>/g)];
     const lines = [
-      ...svg.matchAll(/<path[^>]*stroke="(#[0-9a-f]{6})"[^>]*stroke-width="2"[^>]*>/g),
+      ...svg.matchAll(
+        /<path [^>]*aria-roledescription="line mark"[^>]*stroke="(#[0-9a-f]{6})"[^>]*>/g,
+      ),
     ];
-    assert.equal(lines.length, 4, `${paths.length} paths`);
+    assert.equal(lines.length, 4, "four curves");
     const strokes = lines.map((m) => m[1]);
     const dashed = lines.map((m) => /stroke-dasharray="6,3"/.test(m[0]));
     assert.deepEqual(dashed.filter(Boolean).length, 2);
@@ -504,6 +505,17 @@ describe("viz/charts", () => {
     const texts = svgTexts(svg);
     for (const label of ["d", "data", "train", "test", "d = 2", "d = 8"])
       assert.ok(texts.includes(label), `"${label}" in the legends`);
+    // The dash legend draws visible gray lines (vega-lite leaves point symbols unstroked).
+    const legendLines = [
+      ...svg.matchAll(/role-legend-symbol[^>]*><path [^>]*stroke-dasharray="([\d,]+)"[^>]*>/g),
+    ];
+    assert.deepEqual(
+      legendLines.map((m) => [m[1], /stroke="#666666"/.test(m[0])]),
+      [
+        ["1,0", true],
+        ["6,3", true],
+      ],
+    );
     // One model: one colour and no colour legend, only the dash legend.
     const one = trainingCurves({ train: [0.3, 0.2], test: [0.35, 0.3] });
     assert.equal((one.encoding as Record<string, unknown>).color, undefined);

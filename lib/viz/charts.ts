@@ -121,6 +121,13 @@ function isLog(axis: LogAxis | undefined, values: readonly number[]): boolean {
   return lo > 0 && hi / lo >= DECADE;
 }
 
+const GRAY_LINE_SYMBOL = {
+  stroke: { value: "#666666" },
+  fill: { value: "transparent" },
+  fillOpacity: { value: 1 },
+  opacity: { value: 1 },
+};
+
 /** Dash patterns in legend order: solid, dashed, dotted, dash-dot. */
 const DASHES: number[][] = [
   [1, 0],
@@ -184,7 +191,14 @@ export function lineChart(series: readonly Series[], options: LineOptions = {}):
             title: options.dashTitle ?? null,
             sort: dashes,
             scale: { domain: dashes, range: DASHES.slice(0, dashes.length) },
-            legend: { symbolType: "stroke" },
+            // Lines in the legend; gray when the colour says something else. Given whole,
+            // so that the line and point layers agree (vega-lite draws the points' legend
+            // symbols without a stroke).
+            legend: {
+              symbolType: "stroke",
+              symbolStrokeWidth: 2,
+              ...(names.length > 1 ? { encoding: { symbols: GRAY_LINE_SYMBOL } } : {}),
+            },
           },
         };
   return top(options, {
@@ -302,16 +316,16 @@ export function trainingCurves(
     }
   }
   if (series.length === 0) throw new Error("trainingCurves: no curve to draw");
-  // The x axis runs over whole epochs, each labelled when there are few.
+  // The x axis runs over whole epochs, each labelled when there are few; a single
+  // epoch gets half an epoch each side.
   const xs = series.flatMap((s) => Array.from(s.x));
   const [lo, hi] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs))];
-  const whole = hi - lo <= 12 && hi > lo;
+  const ticks = hi - lo <= 12 ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : undefined;
+  const domain: [number, number] = hi > lo ? [lo, hi] : [lo - 0.5, lo + 0.5];
   return lineChart(series, {
     xTitle: "epoch",
     yTitle: "loss",
-    ...(whole
-      ? { xDomain: [lo, hi], xTicks: Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) }
-      : {}),
+    ...(ticks ? { xDomain: domain, xTicks: ticks } : {}),
     dashTitle: "data",
     seriesTitle: options.modelTitle,
     ...options,
