@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { Progress, formatCount, formatDuration, formatNumber } from "../lib/viz/progress";
+import { formatCount, formatDuration, formatNumber, plural } from "../lib/viz/format";
+import { Progress } from "../lib/viz/progress";
 
 /** A Progress in a given mode with a fake clock and captured output. */
 function harness(mode: "log" | "terminal", logEverySeconds = 5) {
@@ -29,11 +30,7 @@ describe("viz/progress", () => {
     assert.ok(out.length >= 12 && out.length <= 13, `got ${out.length} lines`);
     assert.ok(out.every((s) => s.endsWith("\n") && !s.slice(0, -1).includes("\n")));
     const last = out[out.length - 1];
-    assert.match(last, /train 100% 60000\/60000 img/);
-    assert.match(last, /1000 img\/s/);
-    assert.match(last, /1m00s total/);
-    assert.match(last, /loss=0\.001667/);
-    assert.match(last, /done\n$/);
+    assert.match(last, /^train \[#{20}\]  100%  1000 img\/s  1m00s total  done\n$/);
   });
 
   it("log mode reports rate and time left", () => {
@@ -41,7 +38,7 @@ describe("viz/progress", () => {
     advance(2000);
     progress.update(15000);
     assert.equal(out.length, 1);
-    assert.match(out[0], /\[######\.{18}\] train  25% 15000\/60000 img  7500 img\/s  6\.0 s left/);
+    assert.equal(out[0], "train [#####...............]  25%  7500 img/s  6.0 s left\n");
   });
 
   it("terminal mode rewrites one line and throttles to 10 per second", () => {
@@ -74,5 +71,72 @@ describe("viz/progress", () => {
     assert.equal(formatDuration(4.21), "4.2 s");
     assert.equal(formatDuration(185), "3m05s");
     assert.equal(formatDuration(3720), "1h02m");
+    assert.equal(plural(1, "epoch"), "1 epoch");
+    assert.equal(plural(2, "epoch"), "2 epochs");
+    assert.equal(plural(60000, "image"), "60,000 images");
+  });
+
+  /** Lines as a terminal shows them: without the carriage return and erase-line codes. */
+  const shown = (out: string[]) =>
+    out.map((s) => s.replace(/^\r/, "").replace(/\x1b\[K\n?$|\n$/, ""));
+
+  it("fits a realistic training run on one line of at most 100 characters, loss once", () => {
+    // 7.2 in full mode: 2 epochs of 60,000 images, batches of 100, about 240 images/s.
+    let t = 0;
+    const out: string[] = [];
+    const p = new Progress({
+      total: 120000,
+      label: "AE d=32",
+      unit: "img",
+      epochs: 2,
+      mode: "terminal",
+      write: (s) => out.push(s),
+      now: () => t,
+    });
+    for (let step = 1; step <= 1200; step++) {
+      t += 420;
+      p.update(step * 100, { epoch: step <= 600 ? 1 : 2, loss: 30 / (1 + step / 100) });
+    }
+    // What train() passes today: every train_ and test_ figure of the last epoch.
+    p.finish("train_loss=13.88 train_mse=0.01771 test_loss=13.52 test_mse=0.01725");
+    const lines = shown(out);
+    for (const line of lines) {
+      assert.ok(line.length <= 100, `${line.length} characters: ${line}`);
+      assert.ok(!line.includes("\n"), "one line");
+    }
+    const mid = lines[Math.floor(lines.length / 2)];
+    assert.match(
+      mid,
+      /^AE d=32 epoch [12]\/2 \[[#.]{20}\]  \d+%  238 img\/s  \S+ s?\s?left  loss [\d.]+$/,
+    );
+    assert.equal(mid.match(/loss/g)?.length, 1, "the loss once");
+    assert.ok(lines[lines.length - 1].endsWith("…"), "a long summary is cut, not wrapped");
+  });
+
+  it("shows the metrics once on the final line, and respects a narrower width", () => {
+    let t = 0;
+    const out: string[] = [];
+    const p = new Progress({
+      total: 1000,
+      label: "a rather long label for a progress bar",
+      unit: "img",
+      mode: "log",
+      width: 75,
+      logEverySeconds: 1,
+      write: (s) => out.push(s),
+      now: () => t,
+    });
+    t += 2000;
+    p.update(500, { epoch: 1, loss: 0.25, accuracy: 0.875, kl: 3.5 });
+    p.finish();
+    const lines = shown(out);
+    assert.equal(lines.length, 2);
+    for (const line of lines) assert.ok(line.length <= 75, `${line.length}: ${line}`);
+    assert.match(lines[1], /250 img\/s  2\.0 s total  loss 0\.25$/, "later metrics dropped first");
+    assert.match(
+      lines[1],
+      /^a rather long… epoch 1 \[#{5}\.{5}\]  50%/,
+      "label cut before the loss",
+    );
   });
 });

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import * as pl from "nodejs-polars";
+import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/random";
 import {
   barChart,
@@ -18,17 +19,22 @@ import {
   type ChartSpec,
 } from "../lib/viz/charts";
 import { figure, saveFigure } from "../lib/viz/figures";
+import { measuresRealFont, textWidth } from "../lib/viz/fonts";
 import {
   DIVERGING_NEGATIVE,
   DIVERGING_POSITIVE,
+  TITLE_BAND,
   TITLE_HEIGHT,
   divergingColor,
   grayLevel,
+  gridLayout,
+  gridSvg,
   imageGrid,
 } from "../lib/viz/grid";
 import { readManifest, readRunState } from "../lib/viz/manifest";
 import { crc32, encodePng, type RasterImage } from "../lib/viz/png";
 import { compileChart, renderChart } from "../lib/viz/render";
+import { svgToPng } from "../lib/viz/rasterize";
 import { saveTable, tableHtml } from "../lib/viz/tables";
 
 /** A small PNG decoder (8-bit, non-interlaced) that checks every chunk's CRC. */
@@ -154,6 +160,10 @@ describe("viz/png", () => {
 });
 
 describe("viz/grid", () => {
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+
   it("lays out 3 rows x 12 MNIST-sized digits with the documented size and pixels", () => {
     const rng = Rng.stream("test/viz/grid");
     const images = Array.from({ length: 36 }, () =>
@@ -203,7 +213,13 @@ describe("viz/grid", () => {
     assert.deepEqual(divergingColor(10, 3), [...DIVERGING_POSITIVE], "clamped");
     assert.deepEqual(divergingColor(1.5, 3), [217, 140, 149], "half way to red");
     const grid = decodePng(
-      imageGrid([[-2, 0, 2, 1]], { colormap: "diverging", scale: 1, pad: 0, imageShape: [1, 4] }),
+      imageGrid([[-2, 0, 2, 1]], {
+        colormap: "diverging",
+        scale: 1,
+        pad: 0,
+        imageShape: [1, 4],
+        colorbar: false,
+      }),
     );
     assert.equal(grid.channels, 3);
     assert.deepEqual(pixel(grid, 0, 0), [...DIVERGING_NEGATIVE]);
@@ -230,6 +246,129 @@ describe("viz/grid", () => {
     rgb.dispose();
   });
 
+  /** Dark pixels of a gray or RGB grid in a box. */
+  function inkIn(image: RasterImage, x0: number, y0: number, x1: number, y1: number): number[] {
+    const xs: number[] = [];
+    for (let y = Math.max(0, y0); y < Math.min(image.height, y1); y++)
+      for (let x = Math.max(0, x0); x < Math.min(image.width, x1); x++)
+        if (pixel(image, x, y)[0] < 128) xs.push(x);
+    return xs;
+  }
+
+  const digits = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      Float32Array.from({ length: 784 }, (_, p) => ((p + 7 * i) % 28 < 14 ? 0.9 : 0.1)),
+    );
+
+  it("draws the title given in a band above the images", () => {
+    const title = "g∘f(X) (CNN, d = 8) <&>";
+    const options = { rows: 3, cols: 12, title };
+    const layout = gridLayout(digits(36), options);
+    const svg = gridSvg(layout);
+    // The SVG text before rasterising: exactly the title, escaped, centred, bold.
+    const texts = [...svg.matchAll(/<text ([^>]*)>([^<]*)<\/text>/g)];
+    assert.equal(texts.length, 1);
+    assert.equal(texts[0][2], "g∘f(X) (CNN, d = 8) &lt;&amp;&gt;");
+    assert.match(texts[0][1], /font-weight="bold"/);
+    assert.match(texts[0][1], /text-anchor="middle"/);
+    assert.equal(layout.cells[0].y, 2 + TITLE_BAND, "images start under the title band");
+    assert.equal(layout.height, 2 + TITLE_BAND + 3 * (56 + 2));
+    // In the PNG: ink in the title band, around the middle, as wide as the measured text.
+    const grid = decodePng(imageGrid(digits(36), options));
+    assert.deepEqual([grid.width, grid.height], [layout.width, layout.height]);
+    const ink = inkIn(grid, 0, 2, grid.width, 2 + TITLE_BAND - 2);
+    assert.ok(ink.length > 200, "title drawn");
+    const [left, right] = [Math.min(...ink), Math.max(...ink)];
+    assert.ok(Math.abs((left + right) / 2 - grid.width / 2) < 3, "centred");
+    if (measuresRealFont()) {
+      const measured = textWidth(title, 14, true);
+      assert.ok(right - left <= measured && right - left > 0.9 * measured, `ink ${right - left}`);
+    }
+    // A title wider than the images widens the picture instead of being cut.
+    const narrow = gridLayout(digits(2), { title: "a long title over two small digits" });
+    assert.equal(narrow.texts[0].text, "a long title over two small digits");
+    assert.ok(narrow.width > 2 + 2 * 58 && narrow.cells[0].x > 2, "images centred under it");
+  });
+
+  it("puts each image's label under that image, and column and row labels in line", () => {
+    const labels = Array.from({ length: 24 }, (_, i) => (i * 7) % 10);
+    const options = {
+      rows: 2,
+      cols: 12,
+      title: "interpolation",
+      imageLabels: labels,
+      colLabels: Array.from({ length: 12 }, (_, c) => `α=${(c / 11).toFixed(2)}`),
+      rowLabels: ["pair 1", "pair 2"],
+    };
+    const layout = gridLayout(digits(24), options);
+    const { cellWidth: cw, cellHeight: ch, cells } = layout;
+    const byRole = (role: string) => layout.texts.filter((t) => t.role === role);
+    byRole("image").forEach((t, i) => {
+      assert.equal(t.text, String(labels[i]));
+      assert.equal(t.anchor, "middle");
+      assert.equal(t.x, cells[i].x + cw / 2, `label ${i} centred on its image`);
+      assert.ok(t.y > cells[i].y + ch && t.y < cells[i].y + ch + 15, `label ${i} just under it`);
+    });
+    byRole("column").forEach((t, c) => {
+      assert.equal(t.x, cells[c].x + cw / 2, `column ${c} label centred`);
+      assert.ok(t.y < cells[c].y, "above the first row");
+    });
+    byRole("row").forEach((t, r) => {
+      assert.equal(t.anchor, "end");
+      assert.ok(t.x <= cells[12 * r].x, "at the left of the row");
+      assert.ok(t.y > cells[12 * r].y && t.y < cells[12 * r].y + ch, "within the row's height");
+    });
+    // In the PNG, the ink of each image's label lies under that image.
+    const grid = decodePng(imageGrid(digits(24), options));
+    cells.forEach((cell, i) => {
+      const ink = inkIn(grid, 0, cell.y + ch, grid.width, cell.y + ch + 14).filter(
+        (x) => x >= cell.x - 1 && x <= cell.x + cw,
+      );
+      assert.ok(ink.length > 5, `label ${i} drawn under image ${i}`);
+      const mid = (Math.min(...ink) + Math.max(...ink)) / 2;
+      assert.ok(Math.abs(mid - (cell.x + cw / 2)) < 3, `label ${i} centred (${mid})`);
+    });
+    // Labels too wide for their column shrink, then are cut: never over the neighbours.
+    const wide = gridLayout(digits(2), { imageLabels: ["a very long label indeed", "7"] });
+    assert.ok(textWidth(wide.texts[0].text, wide.texts[0].size) <= wide.cellWidth + 2);
+    assert.match(wide.texts[0].text, /…$/);
+  });
+
+  it("adds a colour bar with its values to maps of values, not to pictures", () => {
+    const signed = [Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 4)];
+    const diverging = gridLayout(signed, { colormap: "diverging", imageShape: [4, 4] });
+    assert.ok(diverging.colorbar !== null);
+    assert.deepEqual(
+      diverging.texts.filter((t) => t.role === "colorbar").map((t) => t.text),
+      ["−2", "0", "2"],
+      "the batch's max |value| at the ends",
+    );
+    const counts = gridLayout([new Float32Array(16)], {
+      range: [0, 4],
+      colorbar: "placements",
+      imageShape: [4, 4],
+    });
+    assert.deepEqual(
+      counts.texts.filter((t) => t.role === "colorbar").map((t) => t.text),
+      ["placements", "0", "2", "4"],
+    );
+    assert.equal(gridLayout(digits(2)).colorbar, null, "images in [0, 1]: no bar");
+    assert.equal(gridLayout(signed, { colormap: "diverging", colorbar: false }).colorbar, null);
+    // The bar's pixels run through the map: blue, white, red; its ticks under their values.
+    const png = decodePng(imageGrid(signed, { colormap: "diverging", imageShape: [4, 4] }));
+    const bar = diverging.colorbar!;
+    const yMid = bar.y + bar.height / 2;
+    assert.deepEqual(pixel(png, bar.x, yMid), [...DIVERGING_NEGATIVE]);
+    assert.deepEqual(pixel(png, bar.x + bar.width - 1, yMid), [...DIVERGING_POSITIVE]);
+    const centre = pixel(png, bar.x + Math.round((bar.width - 1) / 2), yMid);
+    assert.ok(
+      centre.every((v) => v > 245),
+      `white in the middle: ${centre}`,
+    );
+    const zero = diverging.texts.find((t) => t.text === "0")!;
+    assert.ok(Math.abs(zero.x - (bar.x + (bar.width - 1) / 2)) < 1);
+  });
+
   it("says what is wrong with bad input", () => {
     const four = Array.from({ length: 4 }, () => new Float32Array(9));
     assert.throws(
@@ -237,6 +376,15 @@ describe("viz/grid", () => {
       /1 rows x 3 columns cannot hold 4 images/,
     );
     assert.throws(() => imageGrid(four, { rows: 2, titles: ["a"] }), /1 titles for 2 rows/);
+    assert.throws(
+      () => imageGrid(four, { rows: 2, imageLabels: [1, 2, 3] }),
+      /3 image labels for 4 images; give one per image/,
+    );
+    assert.throws(
+      () => imageGrid(four, { rows: 2, colLabels: ["a"] }),
+      /1 column labels for 2 columns/,
+    );
+    assert.throws(() => imageGrid(four, { rows: 2, rowLabels: [] }), /0 row labels for 2 rows/);
     assert.throws(() => imageGrid([new Float32Array(10)]), /not square; pass imageShape/);
     assert.throws(() => imageGrid([]), /non-empty array/);
     const t = tf.zeros([2, 2, 3, 3]);
@@ -304,13 +452,129 @@ describe("viz/charts", () => {
     );
   });
 
+  /** The text elements of an SVG, unescaped enough for plain labels. */
+  const svgTexts = (svg: string) =>
+    [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+
+  it("keeps whole legend labels, titled by what they encode (the 7.2 chart)", async () => {
+    const d = [2, 4, 8, 16, 32];
+    const spec = lineChart(
+      [
+        { name: "autoencoder", x: d, y: [0.047, 0.0321, 0.0202, 0.0116, 0.0061] },
+        { name: "PCA", x: d, y: [0.0556, 0.0479, 0.0374, 0.0268, 0.0168] },
+        { name: "PyTorch AE, 2 epochs", x: d, y: [0.0471, 0.0332, 0.0204, 0.0115, 0.0063] },
+      ],
+      { logX: true, xTicks: d, xTitle: "d", yTitle: "test MSE per pixel", seriesTitle: "model" },
+    );
+    const { svg } = await renderChart(spec);
+    const texts = svgTexts(svg);
+    for (const label of ["autoencoder", "PCA", "PyTorch AE, 2 epochs", "model"])
+      assert.ok(texts.includes(label), `"${label}" in ${JSON.stringify(texts)}`);
+    assert.ok(!texts.some((t) => t.includes("…")), "nothing cut");
+    assert.ok(!texts.includes("series"), "no legend called series");
+  });
+
+  it("draws train and test of one model in one colour, test dashed", async () => {
+    const spec = trainingCurves(
+      {
+        "d = 2": { train: [0.06, 0.05], test: [0.055, 0.049] },
+        "d = 8": {
+          train: { x: [0.5, 1, 1.5, 2], y: [0.04, 0.03, 0.025, 0.02] },
+          test: [0.03, 0.021],
+        },
+      },
+      { modelTitle: "d" },
+    );
+    const enc = spec.encoding as Record<string, { field: string; title: string; scale?: object }>;
+    assert.equal(enc.color.field, "series");
+    assert.equal(enc.color.title, "d");
+    assert.equal(enc.strokeDash.title, "data");
+    assert.deepEqual(enc.strokeDash.scale, {
+      domain: ["train", "test"],
+      range: [
+        [1, 0],
+        [6, 3],
+      ],
+    });
+    const { svg } = await renderChart(spec);
+    // One path per curve: same stroke for a model's train and test, test dashed.
+    const lines = [
+      ...svg.matchAll(
+        /<path [^>]*aria-roledescription="line mark"[^>]*stroke="(#[0-9a-f]{6})"[^>]*>/g,
+      ),
+    ];
+    assert.equal(lines.length, 4, "four curves");
+    const strokes = lines.map((m) => m[1]);
+    const dashed = lines.map((m) => /stroke-dasharray="6,3"/.test(m[0]));
+    assert.deepEqual(dashed.filter(Boolean).length, 2);
+    assert.equal(new Set(strokes).size, 2, "two colours for two models");
+    const texts = svgTexts(svg);
+    for (const label of ["d", "data", "train", "test", "d = 2", "d = 8"])
+      assert.ok(texts.includes(label), `"${label}" in the legends`);
+    // The dash legend draws visible gray lines (vega-lite leaves point symbols unstroked).
+    const legendLines = [
+      ...svg.matchAll(/role-legend-symbol[^>]*><path [^>]*stroke-dasharray="([\d,]+)"[^>]*>/g),
+    ];
+    assert.deepEqual(
+      legendLines.map((m) => [m[1], /stroke="#666666"/.test(m[0])]),
+      [
+        ["1,0", true],
+        ["6,3", true],
+      ],
+    );
+    // One model: one colour and no colour legend, only the dash legend.
+    const one = trainingCurves({ train: [0.3, 0.2], test: [0.35, 0.3] });
+    assert.equal((one.encoding as Record<string, unknown>).color, undefined);
+  });
+
+  it("uses log axes only where the data span a decade, and percent axes on request", async () => {
+    const yScale = (spec: ChartSpec) =>
+      (spec.encoding as { y: { scale: { type?: string } } }).y.scale.type;
+    const within = [{ name: "a", x: [1, 2, 3], y: [0.0061, 0.02, 0.0556] }];
+    const decades = [{ name: "a", x: [1, 2, 3], y: [0.001, 0.05, 0.5] }];
+    assert.equal(yScale(lineChart(within, { logY: "auto" })), undefined, "9x: linear");
+    assert.equal(yScale(lineChart(decades, { logY: "auto" })), "log", "500x: log");
+    assert.equal(yScale(trainingCurves({ train: [60, 40, 30] })), undefined, "curves: auto");
+    assert.equal(yScale(trainingCurves({ train: [60, 4, 0.3] })), "log");
+    const kept = lineChart([{ name: "AE", x: [2, 4, 8], y: [0.51, 0.8, 0.9] }], { yPercent: true });
+    const texts = svgTexts((await renderChart(kept)).svg);
+    assert.ok(texts.includes("50%") && texts.includes("90%"), JSON.stringify(texts));
+    const bars = barChart([{ label: "AE", value: 0.9 }], { yPercent: true });
+    assert.ok(svgTexts((await renderChart(bars)).svg).includes("80%"));
+  });
+
   it("rejects mismatched or non-finite data", () => {
     assert.throws(() => scatter({ x: [1, 2], y: [1] }), /same length/);
     assert.throws(() => lineChart([{ name: "a", x: [1], y: [Number.NaN] }]), /is NaN/);
     assert.throws(
-      () => trainingCurves({ a: [0, 1] }, { logY: true }),
+      () => trainingCurves({ a: { train: [0, 1] } }, { logY: true }),
       /log scale needs values > 0/,
     );
+  });
+});
+
+describe("viz/fonts", () => {
+  it("measures text as resvg draws it (DejaVu Sans advance widths)", function () {
+    if (!measuresRealFont()) this.skip(); // no DejaVu Sans here: widths are estimates
+    for (const [text, size, bold] of [
+      ["PyTorch AE, 2 epochs", 10, false],
+      ["g∘f(X) (CNN, d = 8)", 14, true],
+      ["WWWW iiii 0.0213", 12, false],
+    ] as const) {
+      const width = textWidth(text, size, bold);
+      const svg =
+        `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="40"><text x="10" y="30" ` +
+        `font-family="sans-serif" font-size="${size}"${bold ? ' font-weight="bold"' : ""}>` +
+        `${text}</text></svg>`;
+      const grid = decodePng(svgToPng(svg, { background: "white" }));
+      const ink = [];
+      for (let y = 0; y < grid.height; y++)
+        for (let x = 0; x < grid.width; x++) if (pixel(grid, x, y)[0] < 160) ink.push(x);
+      const drawn = Math.max(...ink) - Math.min(...ink) + 1;
+      // Never narrower than the ink (nothing clipped); a little wider: the end glyphs' side
+      // bearings and the kerning resvg applies (vega's estimate was 0.8 em a character).
+      assert.ok(width >= drawn && width <= 1.05 * drawn + 2, `${text}: ${width} vs ${drawn}`);
+    }
   });
 });
 

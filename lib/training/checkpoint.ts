@@ -15,6 +15,7 @@ import { writeFileAtomic } from "../atomic-write";
 import type { StateDict } from "../nn/module";
 import { decodeSafetensors, encodeSafetensors } from "../nn/safetensors";
 import { settings } from "../settings";
+import { plural } from "../viz/format";
 import { type LogRow, logFrame } from "./train";
 
 /** JSON values allowed in a checkpoint key. */
@@ -297,7 +298,7 @@ export async function trainOrLoad<M extends Checkpointable>(
   try {
     const logs = loadCheckpoint(model, key, dir);
     if (logs !== null) {
-      report(`checkpoint ${name}: loaded (${logs.log.height} epochs logged)`);
+      report(`checkpoint ${name}: loaded (${plural(logs.log.height, "epoch")} logged)`);
       return { model, ...logs, loaded: true, folder };
     }
     report(`checkpoint ${name}: none yet, training`);

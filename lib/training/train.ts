@@ -237,6 +237,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
     total: Math.min(totalSteps * batchSize, epochs * n),
     label: options.label ?? "train",
     unit: "img",
+    epochs,
     mode: options.progress === false ? "silent" : (options.progress ?? "auto"),
   });
 
@@ -355,17 +356,8 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
     throw e;
   } finally {
     if (ownOptimizer) optimizer.dispose();
-    const last = rows[rows.length - 1];
-    progress.finish(
-      stopped !== undefined
-        ? `stopped: ${stopped.length > 120 ? `${stopped.slice(0, 117)}...` : stopped}`
-        : last
-          ? Object.entries(last)
-              .filter(([k]) => k.startsWith("test_") || k.startsWith("train_"))
-              .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
-              .join(" ")
-          : undefined,
-    );
+    // The epoch figures are in the log; the bar ends with the last loss, or why it stopped.
+    progress.finish(stopped === undefined ? undefined : `stopped: ${stopped}`);
   }
   return {
     log: logFrame(rows, ["epoch", "steps"]),

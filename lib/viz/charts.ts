@@ -22,6 +22,9 @@ export interface ChartOptions {
   /** Plot area in CSS pixels (default 400 x 250). */
   width?: number;
   height?: number;
+  /** The values are fractions: the axis reads 0%..100% (lineChart, barChart). */
+  xPercent?: boolean;
+  yPercent?: boolean;
 }
 
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -69,38 +72,135 @@ function top(options: ChartOptions, body: TopLevelSpec): ChartSpec {
   return spec as unknown as ChartSpec;
 }
 
+/** Axis label format for fractions shown as percentages ("~%": 0.5 -> 50%, 0.125 -> 12.5%). */
+const PERCENT = "~%";
+
 /** One named curve: y against x. */
 export interface Series {
+  /** Legend entry of the line's colour, e.g. the model ("d = 8", "PCA"). */
   name: string;
   x: ArrayLike<number>;
   y: ArrayLike<number>;
+  /**
+   * Legend entry of the line's dash, e.g. "train" / "test": series with the same name and
+   * different dashes share a colour; the first dash value met is solid, later ones dashed.
+   */
+  dash?: string;
 }
+
+/** Whether an axis is logarithmic: "auto" = when the data are positive and span a decade. */
+export type LogAxis = boolean | "auto";
 
 export interface LineOptions extends ChartOptions {
-  logX?: boolean;
-  logY?: boolean;
+  /** Default false; "auto": log only when the values span a factor of 10 or more. */
+  logX?: LogAxis;
+  logY?: LogAxis;
   /** Ticks on the x axis exactly at these values (e.g. the d values, the epochs). */
   xTicks?: readonly number[];
+  /** The x axis spans exactly this interval (default: the data, rounded outwards). */
+  xDomain?: readonly [number, number];
   /** Also mark each data point (default: when a series has at most 30 points). */
   points?: boolean;
-  /** Legend title for the series colour (default "series"). */
+  /** Title of the colour legend: what the series names are, e.g. "model" (default none). */
   seriesTitle?: string;
+  /** Title of the dash legend, e.g. "data" (default none). */
+  dashTitle?: string;
 }
 
-/** y against x, one coloured line per series. */
+/** Data spanning at least this factor get a log axis under "auto". */
+const DECADE = 10;
+
+function isLog(axis: LogAxis | undefined, values: readonly number[]): boolean {
+  if (axis !== "auto") return axis === true;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return lo > 0 && hi / lo >= DECADE;
+}
+
+const GRAY_LINE_SYMBOL = {
+  stroke: { value: "#666666" },
+  fill: { value: "transparent" },
+  fillOpacity: { value: 1 },
+  opacity: { value: 1 },
+};
+
+/** Dash patterns in legend order: solid, dashed, dotted, dash-dot. */
+const DASHES: number[][] = [
+  [1, 0],
+  [6, 3],
+  [2, 2],
+  [6, 2, 2, 2],
+];
+
+/**
+ * y against x, one line per series: colour by name, dash by `dash` (train / test), as
+ * Altair draws `color=` and `strokeDash=` encodings.
+ */
 export function lineChart(series: readonly Series[], options: LineOptions = {}): ChartSpec {
   if (series.length === 0) throw new Error("lineChart: no series to draw");
   const values: Row[] = [];
+  const xs: number[] = [];
+  const ys: number[] = [];
   for (const s of series) {
-    sameLength(`lineChart series "${s.name}"`, { x: s.x, y: s.y });
-    finite(`lineChart "${s.name}".x`, s.x);
-    finite(`lineChart "${s.name}".y`, s.y);
-    if (options.logY) positive(`lineChart "${s.name}".y (log scale)`, s.y);
-    if (options.logX) positive(`lineChart "${s.name}".x (log scale)`, s.x);
-    for (let i = 0; i < s.x.length; i++)
-      values.push({ series: s.name, x: num(s.x[i]), y: num(s.y[i]) });
+    const what = `lineChart "${s.name}"${s.dash === undefined ? "" : ` (${s.dash})`}`;
+    sameLength(`${what} series`, { x: s.x, y: s.y });
+    finite(`${what}.x`, s.x);
+    finite(`${what}.y`, s.y);
+    if (options.logY === true) positive(`${what}.y (log scale)`, s.y);
+    if (options.logX === true) positive(`${what}.x (log scale)`, s.x);
+    for (let i = 0; i < s.x.length; i++) {
+      values.push({ series: s.name, dash: s.dash ?? "", x: num(s.x[i]), y: num(s.y[i]) });
+      xs.push(s.x[i]);
+      ys.push(s.y[i]);
+    }
   }
+  const names = [...new Set(series.map((s) => s.name))];
+  const dashes = [...new Set(series.flatMap((s) => (s.dash === undefined ? [] : [s.dash])))];
+  if (dashes.length > 0 && series.some((s) => s.dash === undefined)) {
+    throw new Error("lineChart: give every series a dash, or none");
+  }
+  if (dashes.length > DASHES.length)
+    throw new Error(`lineChart: at most ${DASHES.length} dash values, got ${dashes.length}`);
+  const logX = isLog(options.logX, xs);
+  const logY = isLog(options.logY, ys);
   const points = options.points ?? series.every((s) => s.x.length <= 30);
+  // One model and several dashes: one colour, no colour legend.
+  const colour =
+    names.length > 1 || dashes.length === 0
+      ? {
+          color: {
+            field: "series",
+            type: "nominal" as const,
+            title: options.seriesTitle ?? null,
+            sort: names,
+            ...(names.length === 1 ? { legend: null } : {}),
+          },
+        }
+      : {};
+  const dash =
+    dashes.length === 0
+      ? {}
+      : {
+          strokeDash: {
+            field: "dash",
+            type: "nominal" as const,
+            title: options.dashTitle ?? null,
+            sort: dashes,
+            scale: { domain: dashes, range: DASHES.slice(0, dashes.length) },
+            // Lines in the legend; gray when the colour says something else. Given whole,
+            // so that the line and point layers agree (vega-lite draws the points' legend
+            // symbols without a stroke).
+            legend: {
+              symbolType: "stroke",
+              symbolStrokeWidth: 2,
+              ...(names.length > 1 ? { encoding: { symbols: GRAY_LINE_SYMBOL } } : {}),
+            },
+          },
+        };
   return top(options, {
     data: { values },
     mark: { type: "line", point: points, strokeWidth: 2 },
@@ -110,25 +210,41 @@ export function lineChart(series: readonly Series[], options: LineOptions = {}):
         type: "quantitative",
         title: options.xTitle ?? "x",
         // With given ticks the axis spans the data only (no rounding out to 1 and 100).
-        scale: options.logX
-          ? { type: "log", ...(options.xTicks ? { nice: false } : {}) }
-          : { zero: false },
-        ...(options.xTicks ? { axis: { values: [...options.xTicks], format: "~g" } } : {}),
+        scale: {
+          ...(logX ? { type: "log" as const } : { zero: false }),
+          ...(options.xTicks && logX ? { nice: false } : {}),
+          ...(options.xDomain ? { domain: [...options.xDomain], nice: false } : {}),
+        },
+        ...axisFormat(options.xTicks, options.xPercent),
       },
       y: {
         field: "y",
         type: "quantitative",
         title: options.yTitle ?? "y",
-        scale: options.logY ? { type: "log" } : { zero: false },
+        // A log axis spans the data, not the decades around it (no empty decades).
+        scale: logY ? { type: "log", nice: false, padding: 8 } : { zero: false },
+        ...axisFormat(undefined, options.yPercent, logY),
       },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: options.seriesTitle ?? "series",
-        sort: series.map((s) => s.name),
-      },
+      ...colour,
+      ...dash,
     },
   });
+}
+
+function axisFormat(
+  ticks: readonly number[] | undefined,
+  percent: boolean | undefined,
+  log = false,
+): { axis?: { values?: number[]; format: string; tickCount?: number } } {
+  if (ticks === undefined && !percent && !log) return {};
+  return {
+    axis: {
+      ...(ticks ? { values: [...ticks] } : {}),
+      // A log axis labels about 6 values, not every 2..9 of each decade.
+      ...(log && ticks === undefined ? { tickCount: 6 } : {}),
+      format: percent ? PERCENT : "~g",
+    },
+  };
 }
 
 function positive(name: string, values: ArrayLike<number>): void {
@@ -138,29 +254,83 @@ function positive(name: string, values: ArrayLike<number>): void {
   }
 }
 
+/** Values of one curve: one per epoch (at epochs 1, 2, ...), or points at given epochs. */
+export type CurveValues = ArrayLike<number> | { x: ArrayLike<number>; y: ArrayLike<number> };
+
+/** A model's curves on the training and the test data. */
+export interface SplitCurves {
+  train?: CurveValues;
+  test?: CurveValues;
+}
+
 export interface CurveOptions extends ChartOptions {
-  logY?: boolean;
-  /** Epoch number of the first value (default 1). */
+  /** Default "auto": log when the values span a factor of 10 or more. */
+  logY?: LogAxis;
+  /** Epoch number of the first value of per-epoch arrays (default 1). */
   firstEpoch?: number;
+  /** Title of the colour legend when there are several models, e.g. "d" (default none). */
+  modelTitle?: string;
+}
+
+function isCurveValues(v: unknown): v is CurveValues {
+  return typeof v === "object" && v !== null && ("length" in v || "y" in v);
 }
 
 /**
- * Training curves: one value per epoch for each named series, e.g.
- * `trainingCurves({ train: [0.3, 0.1], test: [0.35, 0.2] }, { yTitle: "MSE" })`.
+ * Training curves, train solid and test dashed in one colour per model:
+ * `trainingCurves({ train: [0.3, 0.1], test: [0.35, 0.2] })` for one model,
+ * `trainingCurves({ "d = 2": { train, test }, "d = 4": { ... } }, { modelTitle: "d" })` for several.
+ * A curve is one value per epoch, or `{ x, y }` with x in (fractional) epochs.
  */
 export function trainingCurves(
-  curves: Record<string, ArrayLike<number>>,
+  curves: SplitCurves | Record<string, SplitCurves>,
   options: CurveOptions = {},
 ): ChartSpec {
+  const entries = Object.entries(curves as Record<string, unknown>);
+  const single = entries.every(([k, v]) => (k === "train" || k === "test") && isCurveValues(v));
+  const models: [string, SplitCurves][] = single
+    ? [["", curves as SplitCurves]]
+    : (entries as [string, SplitCurves][]);
   const first = options.firstEpoch ?? 1;
-  const series = Object.entries(curves).map(([name, y]) => ({
-    name,
-    y,
-    x: Array.from({ length: y.length }, (_, i) => first + i),
-  }));
-  const epochs = Math.max(...series.map((s) => s.x.length));
-  const xTicks = Array.from({ length: epochs }, (_, i) => first + i);
-  return lineChart(series, { xTitle: "epoch", yTitle: "loss", xTicks, ...options });
+  const series: Series[] = [];
+  for (const [name, splits] of models) {
+    for (const split of ["train", "test"] as const) {
+      const v = splits[split];
+      if (v === undefined) continue;
+      if (!isCurveValues(v)) {
+        throw new Error(
+          `trainingCurves: "${name || split}" must be { train, test } of arrays or { x, y }`,
+        );
+      }
+      if ("y" in v && "x" in v) {
+        series.push({ name, dash: split, x: v.x, y: v.y });
+      } else {
+        const y = v as ArrayLike<number>;
+        series.push({
+          name,
+          dash: split,
+          y,
+          x: Array.from({ length: y.length }, (_, i) => first + i),
+        });
+      }
+    }
+  }
+  if (series.length === 0) throw new Error("trainingCurves: no curve to draw");
+  // The x axis runs over whole epochs, each labelled when there are few; a single
+  // epoch gets half an epoch each side.
+  const xs = series.flatMap((s) => Array.from(s.x));
+  const [lo, hi] = [Math.floor(Math.min(...xs)), Math.ceil(Math.max(...xs))];
+  const ticks = hi - lo <= 12 ? Array.from({ length: hi - lo + 1 }, (_, i) => lo + i) : undefined;
+  const domain: [number, number] = hi > lo ? [lo, hi] : [lo - 0.5, lo + 0.5];
+  return lineChart(series, {
+    xTitle: "epoch",
+    yTitle: "loss",
+    ...(ticks ? { xDomain: domain, xTicks: ticks } : {}),
+    dashTitle: "data",
+    seriesTitle: options.modelTitle,
+    ...options,
+    logY: options.logY ?? "auto",
+  });
 }
 
 /** Points in 2-D with an optional class label each (digits for MNIST). */
@@ -509,6 +679,8 @@ export interface Bar {
 export interface BarOptions extends ChartOptions {
   /** Bars along y, labels on the left (good for long labels). */
   horizontal?: boolean;
+  /** Title of the colour legend of grouped bars: what the groups are (default none). */
+  groupTitle?: string;
 }
 
 /** Bar chart in the given order of labels. */
@@ -535,11 +707,19 @@ export function barChart(bars: readonly Bar[], options: BarOptions = {}): ChartS
     field: "value",
     type: "quantitative" as const,
     title: options.yTitle ?? "value",
+    ...((options.horizontal ? options.xPercent : options.yPercent)
+      ? { axis: { format: PERCENT } }
+      : {}),
   };
   const groups = grouped ? [...new Set(bars.map((b) => b.group ?? ""))] : [];
   const colour = grouped
     ? {
-        color: { field: "group", type: "nominal" as const, sort: groups, title: null },
+        color: {
+          field: "group",
+          type: "nominal" as const,
+          sort: groups,
+          title: options.groupTitle ?? null,
+        },
         ...(options.horizontal
           ? { yOffset: { field: "group", type: "nominal" as const, sort: groups } }
           : { xOffset: { field: "group", type: "nominal" as const, sort: groups } }),

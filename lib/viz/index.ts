@@ -2,14 +2,18 @@
  * Everything a notebook draws with: `import { figure, Progress, ... } from "dlc7/viz"`.
  */
 export { Progress, type ProgressMode, type ProgressOptions } from "./progress";
+export { formatNumber, formatCount, formatDuration, plural } from "./format";
 export {
   imageGrid,
   renderGrid,
+  gridLayout,
+  gridSvg,
   grayLevel,
   divergingColor,
-  TITLE_HEIGHT,
   type ImageBatch,
   type GridOptions,
+  type GridLayout,
+  type GridText,
   type Colormap,
 } from "./grid";
 export { encodePng, pngSize, type RasterImage } from "./png";
@@ -27,7 +31,10 @@ export {
   type ChartOptions,
   type Series,
   type LineOptions,
+  type LogAxis,
   type CurveOptions,
+  type CurveValues,
+  type SplitCurves,
   type ScatterData,
   type ScatterOptions,
   type ArrowData,

@@ -2,9 +2,14 @@
  * Progress of a long loop (training, evaluation): one output rewritten in place in a
  * notebook, a bar on a terminal, a line every few seconds in piped logs. A saved
  * notebook keeps only the final state of the one output, never a line per step.
+ *
+ * Every form is one line of at most `width` (100) characters: label, epoch, bar, percent,
+ * rate, time left, the current metrics (loss) once. Per-epoch train and test figures
+ * belong in the training log's table, not here.
  */
 import { inNotebook, newDisplayId, publish } from "./kernel";
 import { escapeHtml } from "./html";
+import { formatCount, formatDuration, formatNumber } from "./format";
 
 /** Where progress goes; "auto" picks notebook, then terminal (stderr is a TTY), then log. */
 export type ProgressMode = "auto" | "notebook" | "terminal" | "log" | "silent";
@@ -12,14 +17,18 @@ export type ProgressMode = "auto" | "notebook" | "terminal" | "log" | "silent";
 export interface ProgressOptions {
   /** Number of units of work (images, batches, steps) the loop will do; > 0. */
   total: number;
-  /** What is running, e.g. "epoch 3/10". */
+  /** What is running, e.g. "AE d=8". */
   label: string;
   /** Unit of `total`, e.g. "img" (default "it"). */
   unit?: string;
+  /** Number of epochs, shown as "epoch 1/2" when updates carry an `epoch` metric. */
+  epochs?: number;
   /** Default "auto". */
   mode?: ProgressMode;
   /** Log mode: seconds between lines (default 5). */
   logEverySeconds?: number;
+  /** Longest line in characters (default 100, or the terminal's width when narrower). */
+  width?: number;
   /** Terminal/log output (default: process.stderr). For tests. */
   write?: (text: string) => void;
   /** Clock in milliseconds (default: performance.now). For tests. */
@@ -28,15 +37,22 @@ export interface ProgressOptions {
 
 const NOTEBOOK_INTERVAL_MS = 250;
 const TERMINAL_INTERVAL_MS = 100;
-const BAR_WIDTH = 24;
+const LINE_WIDTH = 100;
+/** Characters of the text bar, and the fewest it shrinks to on a crowded line. */
+const BAR = 20;
+const MIN_BAR = 10;
+/** A label is cut to this many characters before the metrics are. */
+const MIN_LABEL = 12;
 
 /** Tracks `done` out of `total` and reports it with rate and time left. */
 export class Progress {
   private readonly total: number;
   private readonly label: string;
   private readonly unit: string;
+  private readonly epochs: number | undefined;
   private readonly mode: Exclude<ProgressMode, "auto">;
   private readonly logEveryMs: number;
+  private readonly width: number;
   private readonly write: (text: string) => void;
   private readonly now: () => number;
   private readonly startMs: number;
@@ -60,8 +76,12 @@ export class Progress {
     this.total = total;
     this.label = label;
     this.unit = options.unit ?? "it";
+    this.epochs = options.epochs;
     this.mode = resolveMode(options.mode ?? "auto");
     this.logEveryMs = logEvery * 1000;
+    const columns = this.mode === "terminal" ? process.stderr.columns : undefined;
+    // A terminal line that wraps cannot be rewritten in place.
+    this.width = options.width ?? Math.min(LINE_WIDTH, columns ? columns - 1 : LINE_WIDTH);
     this.write = options.write ?? ((text) => void process.stderr.write(text));
     this.now = options.now ?? (() => performance.now());
     this.startMs = this.now();
@@ -69,7 +89,10 @@ export class Progress {
     this.displayId = newDisplayId();
   }
 
-  /** Reports `done` units finished so far (cumulative), with optional metrics (loss, ...). */
+  /**
+   * Reports `done` units finished so far (cumulative), with the current metrics: an
+   * `epoch` entry is shown as "epoch 2/5", the others (loss, ...) as "loss 0.0213".
+   */
   update(done: number, metrics?: Record<string, number>): void {
     if (this.finished) throw new Error(`Progress "${this.label}": update() after finish()`);
     if (!Number.isFinite(done) || done < 0) {
@@ -81,7 +104,7 @@ export class Progress {
     const since = t - this.lastShownMs;
     switch (this.mode) {
       case "notebook":
-        if (!this.shownOnce || since >= NOTEBOOK_INTERVAL_MS) this.showNotebook(t, false);
+        if (!this.shownOnce || since >= NOTEBOOK_INTERVAL_MS) this.showNotebook(t);
         break;
       case "terminal":
         if (!this.shownOnce || since >= TERMINAL_INTERVAL_MS) {
@@ -100,21 +123,23 @@ export class Progress {
     }
   }
 
-  /** Shows the final state (always, whatever the throttling), with an optional summary. */
+  /**
+   * Shows the final state (always, whatever the throttling). A `summary` (e.g. "interrupted
+   * at epoch 1, step 212; nothing saved") takes the place of the metrics, cut to the width.
+   */
   finish(summary?: string): void {
     if (this.finished) return;
     this.finished = true;
     const t = this.now();
-    const line = summary ? `${this.line(t)}  ${summary}` : this.line(t);
     switch (this.mode) {
       case "notebook":
-        this.showNotebook(t, true, summary);
+        this.showNotebook(t, summary);
         break;
       case "terminal":
-        this.write(`\r${line}\x1b[K\n`);
+        this.write(`\r${this.line(t, summary)}\x1b[K\n`);
         break;
       case "log":
-        this.write(`${line}\n`);
+        this.write(`${this.line(t, summary)}\n`);
         break;
       case "silent":
         break;
@@ -131,40 +156,79 @@ export class Progress {
     this.shownOnce = true;
   }
 
-  private showNotebook(t: number, final: boolean, summary?: string): void {
-    const text = summary ? `${this.line(t)}  ${summary}` : this.line(t);
+  private showNotebook(t: number, summary?: string): void {
+    // The HTML progress element stands for the text bar.
     const html =
       `<div style="font-family:monospace;white-space:pre">` +
       `<progress value="${this.done}" max="${this.total}" style="width:12em;vertical-align:middle"></progress> ` +
-      `${escapeHtml(summary ? `${this.stats(t, final)}  ${summary}` : this.stats(t, final))}</div>`;
+      `${escapeHtml(this.fitted(t, summary, false))}</div>`;
     publish(
-      { "text/html": html, "text/plain": text },
+      { "text/html": html, "text/plain": this.fitted(t, summary, true) },
       { displayId: this.displayId, update: this.shownOnce },
     );
     this.markShown(t);
   }
 
-  /** Plain one-line form with a text bar. */
-  private line(t: number): string {
-    const filled = Math.round((this.done / this.total) * BAR_WIDTH);
-    const bar = "#".repeat(filled) + ".".repeat(BAR_WIDTH - filled);
-    return `[${bar}] ${this.stats(t, this.finished)}`;
+  /** The one-line text form, with a text bar, at most `width` characters. */
+  private line(t: number, summary?: string): string {
+    return this.fitted(t, summary, true);
   }
 
-  private stats(t: number, final: boolean): string {
-    const seconds = (t - this.startMs) / 1000;
-    const percent = Math.floor((100 * this.done) / this.total);
-    const parts = [
-      `${this.label} ${String(percent).padStart(3)}% ${this.done}/${this.total} ${this.unit}`,
-    ];
-    const rate = seconds > 0 ? this.done / seconds : 0;
-    if (rate > 0) parts.push(`${formatCount(rate)} ${this.unit}/s`);
-    if (final) parts.push(`${formatDuration(seconds)} total`);
-    else if (rate > 0) parts.push(`${formatDuration((this.total - this.done) / rate)} left`);
-    const metrics = Object.entries(this.metrics).map(([k, v]) => `${k}=${formatNumber(v)}`);
-    if (metrics.length > 0) parts.push(metrics.join(" "));
-    return parts.join("  ");
+  /**
+   * The line cut to the width: later extras go first, then the text bar shrinks, then the
+   * label is cut to a few characters, then the last extra, then the rest of the label.
+   */
+  private fitted(t: number, summary: string | undefined, withBar: boolean): string {
+    const parts = this.parts(t, summary);
+    let barWidth = withBar ? BAR : 0;
+    const bar = (): string => {
+      if (barWidth === 0) return "";
+      const filled = Math.round((this.done / this.total) * barWidth);
+      return `[${"#".repeat(filled)}${".".repeat(barWidth - filled)}]`;
+    };
+    let label = this.label;
+    const extras = [...parts.extras];
+    const line = () =>
+      [[label, parts.epoch, bar()].filter((s) => s !== "").join(" "), ...parts.stats, ...extras]
+        .filter((s) => s !== "")
+        .join("  ");
+    const over = () => line().length - this.width;
+    while (extras.length > 1 && over() > 0) extras.pop();
+    if (withBar && over() > 0) barWidth = Math.max(MIN_BAR, barWidth - over());
+    if (over() > 0) label = cut(label, Math.max(MIN_LABEL, label.length - over()));
+    if (extras.length === 1 && over() > 0) {
+      extras[0] = cut(extras[0], extras[0].length - over());
+      if (extras[0] === "") extras.pop();
+    }
+    if (over() > 0) label = cut(label, label.length - over());
+    return line();
   }
+
+  /** What the line says besides the label and bar: epoch, stats, extras (metrics). */
+  private parts(t: number, summary?: string): { epoch: string; stats: string[]; extras: string[] } {
+    const seconds = (t - this.startMs) / 1000;
+    const e = this.metrics.epoch;
+    const epoch =
+      e === undefined ? "" : `epoch ${e}${this.epochs === undefined ? "" : `/${this.epochs}`}`;
+    const stats = [`${Math.floor((100 * this.done) / this.total)}%`];
+    const rate = seconds > 0 ? this.done / seconds : 0;
+    if (rate > 0) stats.push(`${formatCount(rate)} ${this.unit}/s`);
+    if (this.finished) stats.push(`${formatDuration(seconds)} total`);
+    else if (rate > 0) stats.push(`${formatDuration((this.total - this.done) / rate)} left`);
+    const extras =
+      summary !== undefined
+        ? [summary]
+        : Object.entries(this.metrics)
+            .filter(([k]) => k !== "epoch")
+            .map(([k, v]) => `${k} ${formatNumber(v)}`);
+    return { epoch, stats, extras };
+  }
+}
+
+/** `text` cut to `n` characters, the last one an ellipsis when cut. */
+function cut(text: string, n: number): string {
+  if (text.length <= n) return text;
+  return n <= 1 ? "" : `${text.slice(0, n - 1).trimEnd()}…`;
 }
 
 function resolveMode(mode: ProgressMode): Exclude<ProgressMode, "auto"> {
@@ -173,27 +237,4 @@ function resolveMode(mode: ProgressMode): Exclude<ProgressMode, "auto"> {
   if (inNotebook()) return "notebook";
   if (process.stderr.isTTY) return "terminal";
   return "log";
-}
-
-/** 4 significant digits, without trailing zeros (0.03125 -> "0.03125", 1234.5 -> "1235"). */
-export function formatNumber(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  return String(Number(v.toPrecision(4)));
-}
-
-/** Counts and rates: 950, 12.5, 4.1k, 2.3M. */
-export function formatCount(v: number): string {
-  if (v >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
-  if (v >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
-  if (Number.isInteger(v)) return String(v);
-  return v >= 100 ? v.toFixed(0) : String(Number(v.toPrecision(3)));
-}
-
-/** 4.2 s, 3m05s, 1h02m. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }

@@ -1,42 +1,29 @@
 /**
  * SVG to pixels with @resvg/resvg-js. Fonts are pinned (DejaVu Sans when the system has
- * it, else the system fonts) so that text renders the same way on every run here.
+ * it, else the system fonts; see fonts.ts) so that text renders the same way on every run.
  */
-import * as fs from "node:fs";
 import { Resvg, type ResvgRenderOptions } from "@resvg/resvg-js";
+import { dejaVuFiles } from "./fonts";
 import type { RasterImage } from "./png";
-
-const DEJAVU_DIRS = [
-  "/usr/share/fonts/truetype/dejavu",
-  "/usr/share/fonts/TTF",
-  "/usr/share/fonts/dejavu",
-];
-const DEJAVU_FILES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"];
 
 let cachedFont: ResvgRenderOptions["font"] | undefined;
 
 function fontOptions(): ResvgRenderOptions["font"] {
   if (cachedFont !== undefined) return cachedFont;
-  for (const dir of DEJAVU_DIRS) {
-    const files = DEJAVU_FILES.map((f) => `${dir}/${f}`);
-    if (files.every((f) => fs.existsSync(f))) {
-      cachedFont = {
-        loadSystemFonts: false,
-        fontFiles: files,
-        defaultFontFamily: "DejaVu Sans",
-        sansSerifFamily: "DejaVu Sans",
-        serifFamily: "DejaVu Sans",
-        monospaceFamily: "DejaVu Sans",
-      };
-      return cachedFont;
-    }
-  }
-  cachedFont = { loadSystemFonts: true };
+  const files = dejaVuFiles();
+  cachedFont =
+    files === null
+      ? { loadSystemFonts: true }
+      : {
+          loadSystemFonts: false,
+          fontFiles: [files.regular, files.bold],
+          defaultFontFamily: "DejaVu Sans",
+          sansSerifFamily: "DejaVu Sans",
+          serifFamily: "DejaVu Sans",
+          monospaceFamily: "DejaVu Sans",
+        };
   return cachedFont;
 }
-
-/** The font family SVG text should name so that it matches what we load. */
-export const FONT_FAMILY = "DejaVu Sans, sans-serif";
 
 export interface RasterizeOptions {
   /** Zoom factor (2 = twice the SVG's size, for sharp charts). Default 1. */

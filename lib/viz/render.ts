@@ -5,6 +5,7 @@
  * in this module (module node16 leaves it as import() in the compiled output) loads them.
  */
 import type { ChartSpec } from "./charts";
+import { measuresRealFont, textWidth } from "./fonts";
 import { svgToPng } from "./rasterize";
 
 type VegaModule = typeof import("vega", { with: { "resolution-mode": "import" } });
@@ -13,11 +14,35 @@ type VegaLiteModule = typeof import("vega-lite", { with: { "resolution-mode": "i
 let modules: Promise<{ vega: VegaModule; vl: VegaLiteModule }> | null = null;
 
 function loadVega(): Promise<{ vega: VegaModule; vl: VegaLiteModule }> {
-  modules ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => ({
-    vega,
-    vl,
-  }));
+  modules ??= Promise.all([import("vega"), import("vega-lite")]).then(([vega, vl]) => {
+    measureTextLikeResvg(vega);
+    return { vega, vl };
+  });
   return modules;
+}
+
+/** What vega passes its text measure: a text mark's item. */
+interface TextItem {
+  fontSize?: number | string | null;
+  fontWeight?: number | string | null;
+}
+type TextMetrics = { width: (item: TextItem, text: unknown) => number };
+
+/**
+ * Makes vega lay out text (legend and axis labels, titles, label limits) with the widths
+ * of the font resvg draws, as vl-convert does for Altair. Without a canvas vega estimates
+ * 0.8 em a character, and cut "PyTorch AE, 2 epochs" at its 160-pixel label limit.
+ * A label vega cuts still counts its full width in the layout: a little extra space.
+ */
+function measureTextLikeResvg(vega: VegaModule): void {
+  if (!measuresRealFont()) return; // unknown font: vega's wide estimate clips nothing
+  const metrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
+  metrics.width = (item, text) => {
+    const size = item.fontSize == null ? 11 : Number(item.fontSize) || 0;
+    const weight = item.fontWeight;
+    const bold = weight === "bold" || weight === "bolder" || Number(weight) >= 600;
+    return textWidth(text == null ? "" : String(text).trim(), size, bold);
+  };
 }
 
 /** A chart rendered to both image formats. */

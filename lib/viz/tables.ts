@@ -9,7 +9,7 @@ import { currentProvenance } from "./figures";
 import { writeFileAtomic } from "../atomic-write";
 import { escapeHtml } from "./html";
 import { checkName, describeFile, recordInManifest } from "./manifest";
-import { formatNumber } from "./progress";
+import { formatNumber } from "./format";
 import { showHtml } from "./show";
 
 export interface TableOptions {
