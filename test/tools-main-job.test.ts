@@ -66,26 +66,34 @@ interface JobRun {
   output: string;
 }
 
-/** Starts the main job as npm would (through tsx); `onLine` sees each output line. */
+/**
+ * Starts the main job through tsx, or with `npm` as the user does (`npm run figures`, with
+ * its setup); `onLine` sees each output line.
+ */
 function startJob(
   args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void },
+  options: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    onLine?: (line: string) => void;
+    npm?: boolean;
+  },
 ): { pid: number; done: Promise<JobRun> } {
-  const child = spawn(
-    process.execPath,
-    [tsx, path.join(root, "tools", "run-notebooks.ts"), ...args],
-    {
-      cwd: options.cwd,
-      env: {
-        ...process.env,
-        INIT_CWD: options.cwd,
-        DLC_PYTHON: python,
-        JUPYTER_PATH: jupyterData,
-        ...options.env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const [cmd, argv] =
+    options.npm === true
+      ? ["npm", ["--prefix", root, "run", "-s", "figures", "--", ...args]]
+      : [process.execPath, [tsx, path.join(root, "tools", "run-notebooks.ts"), ...args]];
+  const child = spawn(cmd, argv, {
+    cwd: options.cwd,
+    env: {
+      ...process.env,
+      INIT_CWD: options.cwd,
+      DLC_PYTHON: python,
+      JUPYTER_PATH: jupyterData,
+      ...options.env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString("utf8");
@@ -332,7 +340,7 @@ describe("main job, end to end on tiny tslab notebooks", function () {
     assert.deepEqual(fs.readdirSync(path.join(dir, "out")), [".main-job.lock"]);
   });
 
-  it("SIGTERM stops the running kernel and leaves a truthful summary", async () => {
+  it("SIGTERM to npm run figures stops the running kernel and leaves a truthful summary", async () => {
     notebook(path.join(dir, "nb", "7.1-sleep.ipynb"), [
       "1",
       "await new Promise((r) => setTimeout(r, 120000));",
@@ -343,6 +351,7 @@ describe("main job, end to end on tiny tslab notebooks", function () {
     const sleeping = new Promise<void>((resolve) => {
       job = startJob(["--notebooks", "nb", "--out", "out"], {
         cwd: dir,
+        npm: true,
         onLine: (line) => {
           const pid = /kernel pid (\d+)/.exec(line)?.[1];
           if (pid !== undefined) kernel = Number(pid);

@@ -217,6 +217,7 @@ class MainJob {
   private kernelPid: number | null = null;
   private escalation: NodeJS.Timeout | null = null;
   stoppedBy: NodeJS.Signals | null = null;
+  private stoppedAt = 0;
   readonly results: NotebookResult[] = [];
   readonly startedAt = new Date();
 
@@ -231,12 +232,16 @@ class MainJob {
 
   /** First signal: stop the running notebook (its executor stops the kernel). Second: kill. */
   stop(signal: NodeJS.Signals): void {
+    // Ctrl-C reaches this process twice (from the terminal, and relayed by tsx): the same
+    // press, not an impatient second one.
+    if (this.stoppedBy !== null && Date.now() - this.stoppedAt < 2000) return;
     if (this.stoppedBy !== null) {
       console.log(`main job: ${signal} again: killing the running notebook now`);
       this.kill();
       return;
     }
     this.stoppedBy = signal;
+    this.stoppedAt = Date.now();
     console.log(`main job: ${signal}: stopping the running notebook and its kernel`);
     this.child?.kill("SIGTERM");
     this.escalation = setTimeout(() => this.kill(), 15_000);
@@ -478,8 +483,8 @@ function printSummary(summary: RunSummary, out: string): void {
     const backends = [...new Set(figs.map((f) => f.backend))].join(", ") || "-";
     const time = r.seconds === null ? "" : `${r.seconds.toFixed(1).padStart(7)} s`;
     console.log(
-      `  ${r.ok ? "ok    " : r.status === "not run" ? "-     " : "FAILED"} ${r.notebook.padEnd(40)} ${time.padStart(9)}  ${String(figs.length).padStart(3)} figures (${r.figures})  backend ${backends}` +
-        (r.ok ? "" : `\n         ${describeResult(r)}${r.executed ? `; see ${r.executed}` : ""}`),
+      `  ${r.ok ? "ok     " : r.status === "not run" ? "-      " : r.status === "interrupted" ? "STOPPED" : "FAILED "} ${r.notebook.padEnd(40)} ${time.padStart(9)}  ${String(figs.length).padStart(3)} figures (${r.figures})  backend ${backends}` +
+        (r.ok ? "" : `\n          ${describeResult(r)}${r.executed ? `; see ${r.executed}` : ""}`),
     );
   }
   console.log(
