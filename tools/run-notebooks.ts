@@ -263,18 +263,19 @@ class MainJob {
       const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
       this.child = child;
       const lines: string[] = [];
-      const reader = (): ((chunk: Buffer) => void) => {
-        let pending = "";
-        return (chunk) => {
-          const parts = (pending + chunk.toString("utf8")).split("\n");
-          pending = parts.pop() ?? "";
+      // Whole lines only: a chunk may end in the middle of one.
+      const pending = { stdout: "", stderr: "" };
+      for (const stream of ["stdout", "stderr"] as const) {
+        child[stream].on("data", (chunk: Buffer) => {
+          const parts = (pending[stream] + chunk.toString("utf8")).split("\n");
+          pending[stream] = parts.pop() ?? "";
           for (const line of parts) this.echo(line, tag, lines);
-        };
-      };
-      child.stdout.on("data", reader());
-      child.stderr.on("data", reader());
+        });
+      }
       child.on("error", (e) => lines.push(`${tag} cannot start ${cmd}: ${e.message}`));
       child.on("close", (code, signal) => {
+        this.echo(pending.stdout, tag, lines);
+        this.echo(pending.stderr, tag, lines);
         this.child = null;
         resolve({ code, signal, lines });
       });
