@@ -57,9 +57,10 @@ function parseFlag(name: string, value: string | undefined): boolean {
 
 function parseSeed(value: string | undefined): number {
   if (value === undefined || value === "") return 0;
-  const n = Number(value);
+  // Decimal digits only: Number() would also take "0x10", "1e3" or " 7 ".
+  const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) {
-    throw new Error(`DLC_SEED=${value}: use an integer between 0 and 2^31 - 1`);
+    throw new Error(`DLC_SEED=${value}: use a decimal integer between 0 and 2^31 - 1 (e.g. 42)`);
   }
   return n;
 }

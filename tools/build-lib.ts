@@ -60,6 +60,8 @@ if (!fs.existsSync(link) || fs.readlinkSync(link) !== target) {
   fs.rmSync(link, { recursive: true, force: true });
   fs.symlinkSync(target, link, "dir");
 }
+// The stamp tools/setup.sh compares lib/ with (build/lib's own files keep their old times).
+fs.writeFileSync(path.join(root, "build", "lib.stamp"), `${new Date().toISOString()}\n`);
 console.log(
   `build-lib: lib/ compiled to ${path.relative(root, out)}/ (${changed} file(s) changed), linked as "dlc7"`,
 );

@@ -1,7 +1,7 @@
 /**
  * Compares two figure folders written by the main job: every PNG figure must be
  * byte-identical (same SHA-256), except figures marked as depending on wall time.
- *   npx tsx tools/check-reproducible.ts build/test-run/a/figures build/test-run/b/figures
+ *   npx tsx tools/check-reproducible.ts <run a>/figures <run b>/figures
  */
 import { readManifest } from "./figures-readme";
 

@@ -1,34 +1,20 @@
 /**
- * The figures folder's README.md (every figure with its caption and the lecture slide
- * it reproduces) and the per-section pruning the main job does before re-running a notebook.
+ * The figures folder's README.md: how the last main-job run went, notebook by notebook
+ * (never "ok" for one that did not finish), then every figure with its caption, the lecture
+ * slide it reproduces and the run it comes from.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../lib/atomic-write";
 import {
   readManifest,
   type FigureEntry,
   type Manifest,
+  type SectionRun,
   type TableEntry,
 } from "../lib/viz/manifest";
+import { describeResult, type RunSummary } from "./run-summary";
 
 export { readManifest };
-
-/**
- * Removes a section's files and manifest entries, so that a re-run leaves no stale
- * figure. Called by the main job before the section's kernel starts, so no lock is needed.
- */
-export function pruneSection(figuresDir: string, section: string): void {
-  fs.rmSync(path.join(figuresDir, section), { recursive: true, force: true });
-  if (!fs.existsSync(path.join(figuresDir, "manifest.json"))) return;
-  const m = readManifest(figuresDir);
-  const kept: Manifest = {
-    ...m,
-    figures: m.figures.filter((f) => f.section !== section),
-    tables: m.tables.filter((t) => t.section !== section),
-  };
-  writeFileAtomic(path.join(figuresDir, "manifest.json"), JSON.stringify(kept, null, 2) + "\n");
-}
 
 const SECTION_TITLES: Record<string, string> = {
   "7.1": "7.1 Transposed convolutions",
@@ -47,24 +33,64 @@ function provenanceLine(f: FigureEntry | TableEntry): string {
   return `<sub>${where} · seed ${f.seed} · ${f.backend} · ${f.dataset}${f.quick ? " · quick mode" : ""} · at ${f.elapsedSeconds.toFixed(1)} s</sub>`;
 }
 
+function describeRun(run: SectionRun | undefined): string {
+  if (run === undefined) return "an earlier run";
+  return `the run of ${run.finishedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")} (${run.quick ? "quick" : "full"} mode)`;
+}
+
+function lastRunLines(manifest: Manifest, summary: RunSummary): string[] {
+  const failed = summary.notebooks.filter((r) => !r.ok && r.status !== "not run").length;
+  const verdict =
+    summary.status === "ok"
+      ? "every notebook ran to its end"
+      : summary.status === "interrupted"
+        ? "**interrupted** before it finished"
+        : `**${failed} of ${summary.notebooks.length} notebook(s) failed**`;
+  const lines = [
+    "## Last run",
+    "",
+    `\`${summary.command}\`, started ${summary.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}, ` +
+      `${summary.quick ? "quick" : "full"} mode: ${verdict}.`,
+    "",
+    "| notebook | this run | its figures below come from |",
+    "| --- | --- | --- |",
+  ];
+  for (const r of summary.notebooks) {
+    const result = r.ok
+      ? `ok, ${(r.seconds ?? 0).toFixed(1)} s`
+      : `**${describeResult(r).replace(/\|/g, "\\|").replace(/\n/g, " ")}**`;
+    const from =
+      r.figures === "this run"
+        ? "this run"
+        : r.figures === "none"
+          ? "no figures"
+          : `${describeRun(manifest.runs?.[r.section])}, kept`;
+    lines.push(`| \`${r.notebook}\` | ${result} | ${from} |`);
+  }
+  lines.push("");
+  return lines;
+}
+
 export function writeFiguresReadme(
   figuresDir: string,
   manifest: Manifest,
-  run: { quick: boolean },
+  summary: RunSummary,
 ): void {
   const lines: string[] = [
     "# Figures of lecture 7, regenerated",
     "",
-    `Written by the main job (\`npm run figures${run.quick ? " -- --quick" : ""}\`, ${run.quick ? "quick" : "full"} mode). ` +
-      "Each figure names the notebook cell that drew it, the seed, backend and dataset; " +
-      "`manifest.json` holds the same with the SHA-256 of every file.",
+    "Written by the main job (`npm run figures`). Each figure names the notebook cell that drew " +
+      "it, the seed, backend and dataset; `manifest.json` holds the same with the SHA-256 of every " +
+      "file. A notebook's figures are replaced only when it runs to its end.",
     "",
+    ...lastRunLines(manifest, summary),
   ];
   const sections = [
     ...new Set([...manifest.figures, ...manifest.tables].map((f) => f.section)),
   ].sort();
   for (const section of sections) {
     lines.push(`## ${SECTION_TITLES[section] ?? section}`, "");
+    lines.push(`From ${describeRun(manifest.runs?.[section])}.`, "");
     const items: (FigureEntry | TableEntry)[] = [
       ...manifest.figures.filter((f) => f.section === section),
       ...manifest.tables.filter((t) => t.section === section),

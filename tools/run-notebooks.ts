@@ -1,47 +1,151 @@
 /**
  * The main job: executes every notebook under the tslab kernel, writes the executed
- * notebooks and their HTML exports to build/notebooks/, every figure to
- * build/figures/<section>/ with manifest.json, and a README.md that shows them all.
+ * notebooks and their HTML exports to <out>/notebooks/, every figure to
+ * <out>/figures/<section>/ with manifest.json and a README.md that shows them all, and
+ * <out>/run-summary.json. Run it through `npm run figures`, which installs what is missing.
  *
- *   npx tsx tools/run-notebooks.ts [--quick] [--only 7.1,7.2] [--out DIR]
- *
- * Run it through `npm run figures`, which installs what is missing first.
+ * A notebook writes its figures into a staging folder; they replace the previous ones only
+ * when it runs to its end. A failed run keeps the previous figures and executed notebook,
+ * and leaves its own as <name>.failed.ipynb / .html. The summary and README are written
+ * at the end of every run, also after a failure or Ctrl-C, which stops the kernels.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFiguresReadme, pruneSection, readManifest } from "./figures-readme";
-
-interface Options {
-  quick: boolean;
-  only: string[] | null;
-  out: string;
-}
-
-interface NotebookResult {
-  notebook: string;
-  section: string;
-  ok: boolean;
-  seconds: number;
-  failedCell: string | null;
-}
+import { parseArgs } from "node:util";
+import { readManifest, type Manifest } from "../lib/viz/manifest";
+import {
+  describeHolder,
+  holderAlive,
+  readLockHolder,
+  releaseLock,
+  tryLock,
+} from "../lib/lock-file";
+import { absolutePathVariables, startDirectory } from "./env-paths";
+import { publishSection } from "./figures-publish";
+import { writeFiguresReadme } from "./figures-readme";
+import {
+  describeResult,
+  writeRunSummary,
+  type NotebookResult,
+  type NotebookStatus,
+  type RunSummary,
+} from "./run-summary";
 
 const root = path.resolve(__dirname, "..");
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, only: null, out: path.join(root, "build") };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quick") options.quick = true;
-    else if (a === "--full") options.quick = false;
-    else if (a === "--only") options.only = (argv[++i] ?? "").split(",").filter((s) => s !== "");
-    else if (a === "--out") options.out = path.resolve(argv[++i] ?? "");
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: run-notebooks [--quick] [--only 7.1,7.2] [--out DIR]");
-      process.exit(0);
-    } else throw new Error(`run-notebooks: unknown argument ${a}; see --help`);
+/** A path as the user would type it from here: relative below the current folder, else absolute. */
+function shown(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel === "" ? "." : rel.startsWith("..") || path.isAbsolute(rel) ? p : rel;
+}
+
+export const USAGE =
+  "usage: npm run figures -- [--quick | --full] [--only 7.1,7.2] [--out DIR] " +
+  "[--cell-timeout SECONDS] [--notebooks DIR]";
+
+const HELP = `${USAGE}
+  --quick             small data and few epochs (as the tests run them); --full (default) the lecture's
+  --only 7.1,7.2      run only these sections' notebooks
+  --out DIR           output folder (default build/): notebooks/, figures/, run-summary.json
+  --cell-timeout S    stop a notebook whose cell runs longer than S seconds (default: no limit)
+  --notebooks DIR     folder of notebooks to run (default notebooks/)
+Relative paths, here and in MNIST_DIR, DLC_CHECKPOINT_DIR, ..., are read from the folder you started in.`;
+
+/** Bad command line: reported with the usage line, exit status 2. */
+export class UsageError extends Error {}
+
+export interface Options {
+  quick: boolean;
+  /** Sections to run, or null for every notebook. */
+  only: string[] | null;
+  /** Absolute output folder. */
+  out: string;
+  /** Absolute folder of the notebooks to run. */
+  notebooksDir: string;
+  /** Seconds a cell may run, or null for no limit. */
+  cellTimeout: number | null;
+}
+
+function nonEmpty(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === "") throw new UsageError(`--${name} needs a value`);
+  return value;
+}
+
+/**
+ * Parses the main job's arguments strictly (unknown options, missing values and stray
+ * arguments are errors). Relative folders are read from `startDir`. "help" for --help.
+ */
+export function parseOptions(argv: string[], startDir: string): Options | "help" {
+  let values: {
+    quick?: boolean;
+    full?: boolean;
+    only?: string;
+    out?: string;
+    "cell-timeout"?: string;
+    notebooks?: string;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean" },
+        full: { type: "boolean" },
+        only: { type: "string" },
+        out: { type: "string" },
+        "cell-timeout": { type: "string" },
+        notebooks: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const option = /'(-[^' ]+)/.exec(err.message)?.[1];
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
+      throw new UsageError(`unknown option ${option}`);
+    if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
+      throw new UsageError(`${option} needs a value`);
+    if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new UsageError(`unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ""}`);
+    }
+    throw new UsageError(err.message);
   }
-  return options;
+  if (values.help === true) return "help";
+  if (values.quick === true && values.full === true) {
+    throw new UsageError("--quick and --full exclude each other");
+  }
+  const only = nonEmpty("only", values.only);
+  const sections = only?.split(",").map((s) => s.trim());
+  if (sections?.some((s) => s === ""))
+    throw new UsageError(`--only ${only}: an empty section name`);
+  const timeout = nonEmpty("cell-timeout", values["cell-timeout"]);
+  if (timeout !== undefined && !(/^[0-9]+$/.test(timeout) && Number(timeout) > 0)) {
+    throw new UsageError(`--cell-timeout ${timeout}: give a whole number of seconds, at least 1`);
+  }
+  const out = path.resolve(startDir, nonEmpty("out", values.out) ?? path.join(root, "build"));
+  const notebooksDir = path.resolve(
+    startDir,
+    nonEmpty("notebooks", values.notebooks) ?? path.join(root, "notebooks"),
+  );
+  for (const source of new Set([notebooksDir, path.join(root, "notebooks")])) {
+    const inside = (dir: string): boolean => dir === source || dir.startsWith(source + path.sep);
+    if (inside(out) || inside(path.join(out, "notebooks"))) {
+      throw new UsageError(
+        `--out ${out}: the run would write into the notebooks folder ${source}; ` +
+          "choose another output folder (default build/)",
+      );
+    }
+  }
+  return {
+    quick: values.quick === true,
+    only: sections === undefined ? null : [...new Set(sections)],
+    out,
+    notebooksDir,
+    cellTimeout: timeout === undefined ? null : Number(timeout),
+  };
 }
 
 /** "7.1-transposed-convolutions.ipynb" -> "7.1" */
@@ -52,140 +156,433 @@ export function sectionOf(notebook: string): string {
   return m[1];
 }
 
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  tag: string,
-): Promise<{ code: number; lines: string[] }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    const lines: string[] = [];
-    const onData = (chunk: Buffer): void => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (line.trim() === "") continue;
-        lines.push(line);
-        process.stdout.write(line.startsWith(tag) ? `${line}\n` : `${tag} ${line}\n`);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("close", (code) => resolve({ code: code ?? 1, lines }));
-  });
+/** The notebooks to run, in order; an unknown section in `only` is a UsageError. */
+export function selectNotebooks(notebooksDir: string, only: string[] | null): string[] {
+  let names: string[];
+  try {
+    names = fs
+      .readdirSync(notebooksDir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort();
+  } catch (e) {
+    throw new UsageError(`cannot list the notebooks in ${notebooksDir} (${(e as Error).message})`);
+  }
+  if (only === null) return names;
+  const known = names.map(sectionOf);
+  const unknown = only.filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--only: no notebook for section ${unknown.join(", ")} (there are: ${[...new Set(known)].join(", ")})`,
+    );
+  }
+  return names.filter((f) => only.includes(sectionOf(f)));
 }
 
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  const python = process.env.DLC_PYTHON ?? "/usr/bin/python3";
-  const nbDir = path.join(root, "notebooks");
-  const outNotebooks = path.join(options.out, "notebooks");
-  const figuresDir = path.join(options.out, "figures");
-  fs.mkdirSync(outNotebooks, { recursive: true });
-  fs.mkdirSync(figuresDir, { recursive: true });
+/** nbconvert's HTML export, with maths and scripts from public CDNs instead of Debian's
+ * file:///usr/share/javascript paths (nbconvert's upstream defaults), so the file renders anywhere. */
+export function nbconvertArgs(notebook: string): string[] {
+  return [
+    "-m",
+    "nbconvert",
+    "--to",
+    "html",
+    "--log-level",
+    "WARN",
+    "--HTMLExporter.mathjax_url=https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+    "--HTMLExporter.require_js_url=https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
+    "--HTMLExporter.jquery_url=https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.3/jquery.min.js",
+    notebook,
+  ];
+}
 
-  let notebooks = fs
-    .readdirSync(nbDir)
-    .filter((f) => f.endsWith(".ipynb"))
-    .sort();
-  if (options.only !== null) {
-    const wanted = options.only;
-    notebooks = notebooks.filter((f) => wanted.includes(sectionOf(f)));
-    const missing = wanted.filter((s) => !notebooks.some((f) => sectionOf(f) === s));
-    if (missing.length > 0)
-      throw new Error(`run-notebooks: no notebook for section(s) ${missing.join(", ")}`);
+/** The executor's result file (tools/execute_notebook.py). */
+interface ExecutorResult {
+  status: Exclude<NotebookStatus, "not run">;
+  cell: number | null;
+  message: string | null;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
   }
-  console.log(
-    `main job: ${notebooks.length} notebook(s), ${options.quick ? "quick" : "full"} mode, output in ${path.relative(root, options.out) || "."}/`,
-  );
+}
 
-  const results: NotebookResult[] = [];
-  for (const nb of notebooks) {
+/** One main-job run: its children, the signal that stops it, its results. */
+class MainJob {
+  private child: ChildProcess | null = null;
+  private kernelPid: number | null = null;
+  private escalation: NodeJS.Timeout | null = null;
+  stoppedBy: NodeJS.Signals | null = null;
+  private stoppedAt = 0;
+  readonly results: NotebookResult[] = [];
+  readonly startedAt = new Date();
+
+  constructor(
+    readonly options: Options,
+    readonly python: string,
+  ) {}
+
+  get figuresDir(): string {
+    return path.join(this.options.out, "figures");
+  }
+
+  /** First signal: stop the running notebook (its executor stops the kernel). Second: kill. */
+  stop(signal: NodeJS.Signals): void {
+    // Ctrl-C reaches this process twice (from the terminal, and relayed by tsx): the same
+    // press, not an impatient second one.
+    if (this.stoppedBy !== null && Date.now() - this.stoppedAt < 2000) return;
+    if (this.stoppedBy !== null) {
+      console.log(`main job: ${signal} again: killing the running notebook now`);
+      this.kill();
+      return;
+    }
+    this.stoppedBy = signal;
+    this.stoppedAt = Date.now();
+    console.log(`main job: ${signal}: stopping the running notebook and its kernel`);
+    this.child?.kill("SIGTERM");
+    this.escalation = setTimeout(() => this.kill(), 15_000);
+  }
+
+  private kill(): void {
+    this.child?.kill("SIGKILL");
+    if (this.kernelPid !== null) killGroup(this.kernelPid, "SIGKILL");
+  }
+
+  /** Runs a child to its end, echoing its output lines with `tag`. */
+  private run(
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    tag: string,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: string[] }> {
+    return new Promise((resolve) => {
+      const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      this.child = child;
+      const lines: string[] = [];
+      // Whole lines only: a chunk may end in the middle of one.
+      const pending = { stdout: "", stderr: "" };
+      for (const stream of ["stdout", "stderr"] as const) {
+        child[stream].on("data", (chunk: Buffer) => {
+          const parts = (pending[stream] + chunk.toString("utf8")).split("\n");
+          pending[stream] = parts.pop() ?? "";
+          for (const line of parts) this.echo(line, tag, lines);
+        });
+      }
+      child.on("error", (e) => lines.push(`${tag} cannot start ${cmd}: ${e.message}`));
+      child.on("close", (code, signal) => {
+        this.echo(pending.stdout, tag, lines);
+        this.echo(pending.stderr, tag, lines);
+        this.child = null;
+        resolve({ code, signal, lines });
+      });
+    });
+  }
+
+  private echo(line: string, tag: string, lines: string[]): void {
+    if (line.trim() === "") return;
+    lines.push(line);
+    const pid = / kernel pid (\d+)$/.exec(line)?.[1];
+    if (pid !== undefined) this.kernelPid = Number(pid);
+    process.stdout.write(line.startsWith(tag) ? `${line}\n` : `${tag} ${line}\n`);
+  }
+
+  /** A kernel whose executor died without stopping it would hold its memory for ever. */
+  private reapKernel(tag: string): void {
+    if (this.kernelPid !== null && killGroup(this.kernelPid, "SIGKILL")) {
+      console.log(`${tag} the kernel (pid ${this.kernelPid}) outlived its executor; killed it`);
+    }
+    this.kernelPid = null;
+  }
+
+  async runNotebook(nb: string): Promise<void> {
+    const { out, notebooksDir, quick, cellTimeout } = this.options;
     const section = sectionOf(nb);
     const tag = `[${section}]`;
-    pruneSection(figuresDir, section);
-    const executed = path.join(outNotebooks, nb);
+    const stem = nb.replace(/\.ipynb$/, "");
+    const outNotebooks = path.join(out, "notebooks");
+    const runDir = path.join(out, ".run", section);
+    const staging = path.join(runDir, "figures");
+    const executed = path.join(runDir, nb);
+    const resultFile = path.join(runDir, "result.json");
+    fs.rmSync(runDir, { recursive: true, force: true });
+    fs.mkdirSync(staging, { recursive: true });
+    fs.mkdirSync(outNotebooks, { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      DLC_QUICK: options.quick ? "1" : "0",
-      DLC_FIGURES_DIR: figuresDir,
-      DLC_RUN_STATE: path.join(options.out, `run-state-${section}.json`),
+      DLC_QUICK: quick ? "1" : "0",
+      DLC_FIGURES_DIR: staging,
+      DLC_RUN_STATE: path.join(runDir, "run-state.json"),
     };
     console.log(`${tag} executing ${nb}`);
     const t0 = Date.now();
-    const exec = await run(
-      python,
+    const exec = await this.run(
+      this.python,
       [
         path.join(root, "tools", "execute_notebook.py"),
-        path.join(nbDir, nb),
+        path.join(notebooksDir, nb),
         executed,
         "--run-state",
         env.DLC_RUN_STATE as string,
+        "--result",
+        resultFile,
         "--cwd",
-        nbDir,
+        notebooksDir,
         "--tag",
         tag,
+        ...(cellTimeout === null ? [] : ["--cell-timeout", String(cellTimeout)]),
       ],
       env,
       tag,
     );
+    this.reapKernel(tag);
     const seconds = (Date.now() - t0) / 1000;
-    const failLine = exec.lines.find((l) => l.includes("FAILED in cell"));
-    const failedCell = failLine
-      ? (/cell (\S+)/.exec(failLine)?.[1] ?? "?")
-      : exec.code === 0
-        ? null
-        : "?";
-    if (fs.existsSync(executed)) {
-      const html = await run(
-        python,
-        ["-m", "nbconvert", "--to", "html", "--log-level", "WARN", executed],
-        env,
-        tag,
-      );
-      if (html.code !== 0)
-        console.log(
-          `${tag} HTML export failed (the executed notebook is still in ${path.relative(root, executed)})`,
-        );
+    let result: ExecutorResult;
+    try {
+      result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ExecutorResult;
+    } catch {
+      const how = exec.signal !== null ? `killed by ${exec.signal}` : `exit code ${exec.code}`;
+      result =
+        this.stoppedBy !== null
+          ? { status: "interrupted", cell: null, message: `interrupted by ${this.stoppedBy}` }
+          : {
+              status: "failed",
+              cell: null,
+              message: `the notebook executor ended (${how}) without a result: ${exec.lines.slice(-3).join(" / ")}`,
+            };
     }
-    results.push({ notebook: nb, section, ok: exec.code === 0, seconds, failedCell });
+    if (result.status !== "interrupted" && this.stoppedBy !== null && result.status !== "ok") {
+      result = { ...result, status: "interrupted", message: `interrupted by ${this.stoppedBy}` };
+    }
+
+    if (result.status === "ok") {
+      try {
+        publishSection(this.figuresDir, staging, section, {
+          notebook: nb,
+          finishedAt: new Date().toISOString(),
+          quick,
+        });
+      } catch (e) {
+        result = {
+          status: "failed",
+          cell: null,
+          message: `ran to its end, but its figures could not be published: ${(e as Error).message}`,
+        };
+      }
+    }
+    const ok = result.status === "ok";
+    let executedAs: string | null = null;
+    if (ok) {
+      for (const old of fs.readdirSync(outNotebooks)) {
+        if (old.startsWith(`${stem}.failed.`) || old.startsWith(`${stem}.interrupted.`)) {
+          fs.rmSync(path.join(outNotebooks, old), { force: true });
+        }
+      }
+      executedAs = nb;
+    } else if (fs.existsSync(executed)) {
+      executedAs = `${stem}.${result.status === "interrupted" ? "interrupted" : "failed"}.ipynb`;
+    }
+    if (executedAs !== null && fs.existsSync(executed)) {
+      const target = path.join(outNotebooks, executedAs);
+      fs.renameSync(executed, target);
+      if (result.status !== "interrupted" && this.stoppedBy === null) {
+        const html = await this.run(this.python, nbconvertArgs(target), env, tag);
+        if (html.code !== 0) {
+          console.log(`${tag} HTML export failed (the executed notebook is ${shown(target)})`);
+        }
+      }
+    }
+    const sectionHasFigures = readManifest(this.figuresDir).figures.some(
+      (f) => f.section === section,
+    );
+    this.results.push({
+      notebook: nb,
+      section,
+      status: result.status,
+      ok,
+      seconds,
+      failedCell: ok ? null : result.cell,
+      message: ok ? null : result.message,
+      figures: ok ? "this run" : sectionHasFigures ? "an earlier run" : "none",
+      executed: executedAs === null ? null : path.join("notebooks", executedAs),
+    });
+    fs.rmSync(runDir, { recursive: true, force: true });
+    const r = this.results[this.results.length - 1] as NotebookResult;
+    const kept =
+      r.figures === "an earlier run"
+        ? `the figures of ${section} from an earlier run are kept`
+        : "";
     console.log(
-      `${tag} ${exec.code === 0 ? "done" : `FAILED (cell ${failedCell})`} in ${seconds.toFixed(1)} s`,
+      ok
+        ? `${tag} done in ${seconds.toFixed(1)} s`
+        : `${tag} ${r.status.toUpperCase()} after ${seconds.toFixed(1)} s: ${describeResult(r)}` +
+            (kept ? `; ${kept}` : ""),
     );
   }
 
-  fs.writeFileSync(
-    path.join(options.out, "run-summary.json"),
-    JSON.stringify(results, null, 2) + "\n",
-  );
-  const manifest = readManifest(figuresDir);
-  writeFiguresReadme(figuresDir, manifest, { quick: options.quick });
-
-  console.log("\nsummary");
-  for (const r of results) {
-    const figs = manifest.figures.filter((f) => f.section === r.section);
-    const backends = [...new Set(figs.map((f) => f.backend))].join(", ") || "-";
-    console.log(
-      `  ${r.ok ? "ok    " : "FAILED"} ${r.notebook.padEnd(40)} ${r.seconds.toFixed(1).padStart(7)} s  ${String(figs.length).padStart(3)} figures  backend ${backends}` +
-        (r.ok
-          ? ""
-          : `  (failed in cell ${r.failedCell}; see ${path.relative(root, path.join(outNotebooks, r.notebook))})`),
-    );
-  }
-  console.log(
-    `  figures: ${manifest.figures.length} (and ${manifest.tables.length} tables) in ${path.relative(root, figuresDir)}/ (README.md lists them)`,
-  );
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length > 0) {
-    console.log(
-      `main job: ${failed.length} notebook(s) failed: ${failed.map((r) => `${r.notebook} cell ${r.failedCell}`).join("; ")}`,
-    );
-    process.exit(1);
+  /** Summary and README, written whatever happened. */
+  finish(notebooks: string[]): RunSummary {
+    if (this.escalation !== null) clearTimeout(this.escalation);
+    for (const nb of notebooks.slice(this.results.length)) {
+      const section = sectionOf(nb);
+      this.results.push({
+        notebook: nb,
+        section,
+        status: "not run",
+        ok: false,
+        seconds: null,
+        failedCell: null,
+        message: null,
+        figures: "none",
+        executed: null,
+      });
+    }
+    const summary: RunSummary = {
+      version: 2,
+      status:
+        this.stoppedBy !== null ? "interrupted" : this.results.every((r) => r.ok) ? "ok" : "failed",
+      command: `npm run figures${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      quick: this.options.quick,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      notebooks: this.results,
+    };
+    try {
+      const manifest = readManifest(this.figuresDir);
+      for (const r of summary.notebooks) {
+        if (r.status === "not run" && manifest.figures.some((f) => f.section === r.section)) {
+          r.figures = "an earlier run";
+        }
+      }
+      writeFiguresReadme(this.figuresDir, manifest, summary);
+    } catch (e) {
+      console.error(`main job: cannot write the figures README: ${(e as Error).message}`);
+    }
+    try {
+      writeRunSummary(this.options.out, summary);
+    } catch (e) {
+      console.error(`main job: cannot write the run summary: ${(e as Error).message}`);
+    }
+    return summary;
   }
 }
 
+function printSummary(summary: RunSummary, out: string): void {
+  let manifest: Manifest;
+  try {
+    manifest = readManifest(path.join(out, "figures"));
+  } catch (e) {
+    console.error(`main job: ${(e as Error).message}`);
+    manifest = { version: 1, figures: [], tables: [] };
+  }
+  console.log("\nsummary");
+  for (const r of summary.notebooks) {
+    const figs = manifest.figures.filter((f) => f.section === r.section);
+    const backends = [...new Set(figs.map((f) => f.backend))].join(", ") || "-";
+    const time = r.seconds === null ? "" : `${r.seconds.toFixed(1).padStart(7)} s`;
+    console.log(
+      `  ${r.ok ? "ok     " : r.status === "not run" ? "-      " : r.status === "interrupted" ? "STOPPED" : "FAILED "} ${r.notebook.padEnd(40)} ${time.padStart(9)}  ${String(figs.length).padStart(3)} figures (${r.figures})  backend ${backends}` +
+        (r.ok ? "" : `\n          ${describeResult(r)}${r.executed ? `; see ${r.executed}` : ""}`),
+    );
+  }
+  console.log(
+    `  figures: ${manifest.figures.length} (and ${manifest.tables.length} tables) in ${shown(path.join(out, "figures"))}/ (README.md lists them)`,
+  );
+}
+
+/** Takes `<out>/.main-job.lock`, or says which run holds it (null). */
+function lockOutput(lockFile: string, out: string): boolean {
+  const what = `npm run figures -- ${process.argv.slice(2).join(" ")}`.trim();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (tryLock(lockFile, what)) return true;
+    const holder = readLockHolder(lockFile);
+    if (holder === null) continue;
+    if (!holderAlive(holder)) {
+      console.log(
+        `main job: taking over ${lockFile}, left by ${describeHolder(holder)}, which has ended`,
+      );
+      fs.rmSync(lockFile, { force: true });
+      continue;
+    }
+    console.error(
+      `figures: another main job is writing to ${out}: ${describeHolder(holder)}, ` +
+        `started ${(holder.ageMs / 1000).toFixed(0)} s ago. Wait for it to finish (or stop it), ` +
+        `or pass --out with another folder. If no such run is going on, delete ${lockFile}.`,
+    );
+    return false;
+  }
+  return false;
+}
+
+async function main(): Promise<number> {
+  const start = startDirectory();
+  let options: Options | "help";
+  let notebooks: string[];
+  try {
+    options = parseOptions(process.argv.slice(2), start);
+    if (options === "help") {
+      console.log(HELP);
+      return 0;
+    }
+    notebooks = selectNotebooks(options.notebooksDir, options.only);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`figures: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  // Kernels run in the notebooks folder: relative paths would be read from there.
+  Object.assign(process.env, absolutePathVariables(process.env, start));
+  const python = process.env.DLC_PYTHON ?? "/usr/bin/python3";
+
+  fs.mkdirSync(options.out, { recursive: true });
+  const lockFile = path.join(options.out, ".main-job.lock");
+  if (!lockOutput(lockFile, options.out)) return 1;
+  const job = new MainJob(options, python);
+  const onSignal = (signal: NodeJS.Signals): void => job.stop(signal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    fs.rmSync(path.join(options.out, ".run"), { recursive: true, force: true });
+    console.log(
+      `main job: ${notebooks.length} notebook(s), ${options.quick ? "quick" : "full"} mode, ` +
+        `output in ${shown(options.out)}/, ` +
+        (options.cellTimeout === null
+          ? "no cell time limit"
+          : `cells stopped after ${options.cellTimeout} s`),
+    );
+    for (const nb of notebooks) {
+      if (job.stoppedBy !== null) break;
+      await job.runNotebook(nb);
+    }
+  } finally {
+    const summary = job.finish(notebooks);
+    fs.rmSync(path.join(options.out, ".run"), { recursive: true, force: true });
+    releaseLock(lockFile);
+    printSummary(summary, options.out);
+  }
+  const failed = job.results.filter((r) => !r.ok && r.status !== "not run");
+  if (job.stoppedBy !== null) {
+    console.log(`main job: interrupted by ${job.stoppedBy}; the summary says what finished`);
+    return 128 + (job.stoppedBy === "SIGINT" ? 2 : 15);
+  }
+  if (failed.length > 0) {
+    console.log(
+      `main job: ${failed.length} notebook(s) failed: ${failed.map((r) => `${r.notebook}: ${describeResult(r)}`).join("; ")}`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
 if (require.main === module) {
-  main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exit(1);
-  });
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    },
+  );
 }

@@ -4,6 +4,9 @@
 
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Where the user started the command: npm runs scripts from the package root and passes
+# that folder as INIT_CWD. Relative paths in the environment are read from there (step 2b).
+START_DIR="${INIT_CWD:-$PWD}"
 cd "$ROOT"
 
 say() { echo "setup: $*" >&2; }
@@ -19,6 +22,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund >&2 || die "npm ci failed (see above). Check the npm registry is reachable, then re-run."
 fi
+
+# 2b. Relative paths in MNIST_DIR, DLC_CHECKPOINT_DIR, ... made absolute against START_DIR,
+#     so that tests, the main job and kernels (which run in notebooks/) all read the same folder.
+eval "$(node_modules/.bin/tsx tools/env-paths.ts "$START_DIR")"
 
 # 3. Jupyter with nbclient/nbconvert: DLC_PYTHON, else python3 on PATH (conda), else Debian's.
 has_jupyter() { "$1" -c 'import nbclient, nbformat, nbconvert, jupyter_client, ipykernel' 2>/dev/null; }
@@ -46,16 +53,23 @@ if ! DLC_PYTHON="$(pick_python)"; then
 fi
 export DLC_PYTHON
 
-# 4. The tslab kernel, registered in a project-local Jupyter data folder (the user's Jupyter is untouched).
-export JUPYTER_PATH="$ROOT/build/jupyter/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
-KERNEL_JSON="$ROOT/build/jupyter/share/jupyter/kernels/tslab/kernel.json"
-if [ ! -f "$KERNEL_JSON" ] || ! grep -q "$ROOT/node_modules/.bin/tslab" "$KERNEL_JSON"; then
-  say "registering the tslab kernel in build/jupyter"
-  node_modules/.bin/tslab install --python="$DLC_PYTHON" --binary="$ROOT/node_modules/.bin/tslab" \
-    --prefix="$ROOT/build/jupyter" >&2 || die "tslab kernel registration failed (see above)."
+# 4. The tslab TypeScript kernel (alone: not tslab's JavaScript one), registered in a
+#    project-local Jupyter data folder (the user's Jupyter is untouched).
+JUPYTER_DATA="$ROOT/build/jupyter/share/jupyter"
+case ":${JUPYTER_PATH:-}:" in
+  *":$JUPYTER_DATA:"*) ;;
+  *) export JUPYTER_PATH="$JUPYTER_DATA${JUPYTER_PATH:+:$JUPYTER_PATH}" ;;
+esac
+KERNEL_JSON="$JUPYTER_DATA/kernels/tslab/kernel.json"
+if [ ! -f "$KERNEL_JSON" ] || ! grep -q "$ROOT/node_modules/.bin/tslab" "$KERNEL_JSON" || [ -e "$JUPYTER_DATA/kernels/jslab" ]; then
+  node_modules/.bin/tsx tools/register-kernel.ts "$JUPYTER_DATA" "$ROOT/node_modules/.bin/tslab" \
+    || die "tslab kernel registration failed (see above)."
 fi
 
-# 5. lib/ compiled to build/lib and linked as the package "dlc7" that notebooks import.
-if [ ! -e node_modules/dlc7 ] || [ -n "$(find lib -name '*.ts' -newer build/lib/package.json 2>/dev/null | head -1)" ] || [ ! -f build/lib/package.json ]; then
+# 5. lib/ compiled to build/lib and linked as the package "dlc7" that notebooks import
+#    (build-lib.ts stamps each build: it rewrites only the files that changed).
+STAMP=build/lib.stamp
+if [ ! -e node_modules/dlc7 ] || [ ! -f build/lib/package.json ] || [ ! -f "$STAMP" ] \
+  || [ -n "$(find lib -name '*.ts' -newer "$STAMP" 2>/dev/null | head -1)" ]; then
   npx tsx tools/build-lib.ts >&2
 fi

@@ -29,17 +29,34 @@ if [ "$mocha_rc" -ne 0 ] && [ "$n_fail" -eq 0 ]; then n_fail=1; failures+=("moch
 passed=$((passed + n_pass)); failed=$((failed + n_fail))
 rm -f "$log"
 
-echo "== notebooks, headless, quick mode (the main job into build/test-run/a)"
-rm -rf build/test-run
-npx tsx tools/run-notebooks.ts --quick --out build/test-run/a
-nb_ok=$(node -e 'const r=require("./build/test-run/a/run-summary.json"); console.log(r.filter(x=>x.ok).length)' 2>/dev/null || echo 0)
-nb_bad=$(node -e 'const r=require("./build/test-run/a/run-summary.json"); console.log(r.filter(x=>!x.ok).length)' 2>/dev/null || echo 1)
+# The main job as a child that a SIGTERM of this script also stops (with its kernels).
+job=""
+trap 'if [ -n "$job" ]; then kill -TERM "$job" 2>/dev/null; wait "$job"; fi; exit 143' TERM
+main_job() {
+  node_modules/.bin/tsx tools/run-notebooks.ts "$@" &
+  job=$!
+  wait "$job"
+  local rc=$?
+  job=""
+  return "$rc"
+}
+
+# Its own output folder, so that it never touches build/figures or a concurrent run's outputs.
+run_dir="$(mktemp -d "$ROOT/build/test-run.XXXXXX")"
+echo "== notebooks, headless, quick mode (the main job into ${run_dir#"$ROOT/"}/a)"
+main_job --quick --out "$run_dir/a"
+count() { # status filter (ok|bad), summary file
+  node -e 'const r = require(process.argv[2]).notebooks; console.log(r.filter((x) => (process.argv[1] === "ok") === x.ok).length)' "$1" "$2" 2>/dev/null || echo "$3"
+}
+nb_ok=$(count ok "$run_dir/a/run-summary.json" 0)
+nb_bad=$(count bad "$run_dir/a/run-summary.json" 1)
 passed=$((passed + nb_ok)); failed=$((failed + nb_bad))
 [ "$nb_bad" -gt 0 ] && failures+=("$nb_bad notebook(s)")
 
 echo "== reproducibility: 7.1 run twice, byte-identical figures"
-npx tsx tools/run-notebooks.ts --quick --only 7.1 --out build/test-run/b >/dev/null
-check "figures byte-identical across runs" npx tsx tools/check-reproducible.ts build/test-run/a/figures build/test-run/b/figures
+main_job --quick --only 7.1 --out "$run_dir/b" >/dev/null
+check "figures byte-identical across runs" npx tsx tools/check-reproducible.ts "$run_dir/a/figures" "$run_dir/b/figures"
+if [ "$failed" -eq 0 ]; then rm -rf "$run_dir"; else echo "the notebook runs' outputs are kept in ${run_dir#"$ROOT/"}/"; fi
 
 echo
 [ "${#failures[@]}" -gt 0 ] && echo "failed: ${failures[*]}"

@@ -128,7 +128,7 @@ export async function loadDataset(
   const verify = options.verify ?? true;
   const sums = checksumsFor(name);
   const read = (file: string, stem: FileStem): Uint8Array => {
-    const bytes = decompressIfGzip(readFileBytes(file), file);
+    const bytes = decompressIfGzip(readFileBytes(file), file, found.fix);
     if (verify) verifyChecksum(bytes, sums[stem].raw, file, found.fix);
     return bytes;
   };

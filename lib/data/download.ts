@@ -5,7 +5,7 @@
  * Offline, it fails fast: name resolution fails at once, and a mirror that does not
  * answer within `headerTimeoutMs` is skipped.
  */
-import { writeFileAtomic } from "../atomic-write";
+import { FileWriteError, writeFileAtomic } from "../atomic-write";
 import { DataError } from "./data-error";
 import { verifyChecksum, type Checksum } from "./checksums";
 
@@ -58,7 +58,8 @@ export function writeAtomically(dest: string, bytes: Uint8Array): void {
   try {
     writeFileAtomic(dest, bytes);
   } catch (e) {
-    throw new DataError(dest, `cannot write it (${describe(e)}); check the folder's permissions`);
+    const reason = e instanceof FileWriteError ? e.reason : describe(e);
+    throw new DataError(dest, `cannot write it: ${reason}`);
   }
 }
 

@@ -26,17 +26,21 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Gunzips when the bytes are gzip, else returns them as they are. `file` names them in errors. */
-export function decompressIfGzip(bytes: Uint8Array, file: string): Uint8Array {
+/**
+ * Gunzips when the bytes are gzip, else returns them as they are. `file` names them in
+ * errors; `fix` says what to do about a damaged file where it was found (as for a wrong
+ * checksum: a file in MNIST_DIR is replaced by hand, one in the cache is deleted).
+ */
+export function decompressIfGzip(
+  bytes: Uint8Array,
+  file: string,
+  fix = "replace it with a complete copy of the original",
+): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
     return zlib.gunzipSync(bytes);
   } catch (e) {
-    throw new DataError(
-      file,
-      `truncated or corrupt gzip (${(e as Error).message}); delete the file and fetch it again ` +
-        `(it is re-downloaded or taken from the next source on the next load)`,
-    );
+    throw new DataError(file, `truncated or corrupt gzip (${(e as Error).message}); ${fix}`);
   }
 }
 

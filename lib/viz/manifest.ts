@@ -3,13 +3,14 @@
  * table with where it came from (notebook, cell, seed, backend, dataset) and the
  * sha256 of each file, so that runs can be compared and a README generated from it.
  *
- * Several kernels may save at once (the main job can run notebooks in parallel), so
- * every update takes a lock file, re-reads the manifest, and replaces it by rename.
+ * Several processes may save at once (two notebooks open in Jupyter), so every update
+ * takes a lock file, re-reads the manifest, and replaces it by rename.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../atomic-write";
+import { withLockSync } from "../lock-file";
 
 /** Written by the main job's executor before each cell (path in env DLC_RUN_STATE). */
 export interface RunState {
@@ -64,10 +65,20 @@ export interface TableEntry extends Provenance {
   files: ManifestFile[];
 }
 
+/** The main job's record of the run that produced a section's figures. */
+export interface SectionRun {
+  notebook: string;
+  /** ISO time the notebook finished. */
+  finishedAt: string;
+  quick: boolean;
+}
+
 export interface Manifest {
   version: 1;
   figures: FigureEntry[];
   tables: TableEntry[];
+  /** Per section, the main-job run its figures come from (absent for interactive folders). */
+  runs?: Record<string, SectionRun>;
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
@@ -137,50 +148,38 @@ export function describeFile(
 /** Reads the manifest (an empty one when the file does not exist yet). */
 export function readManifest(figuresDir: string): Manifest {
   const file = path.join(figuresDir, "manifest.json");
-  if (!fs.existsSync(file)) return { version: 1, figures: [], tables: [] };
-  const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+  const fix =
+    "it only lists the figures of this folder: delete it and re-run the notebooks whose " +
+    "figures you need (npm run figures rebuilds it)";
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      return { version: 1, figures: [], tables: [] };
+    throw new Error(`${file}: cannot read the figures manifest (${(e as Error).message})`);
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (e) {
+    throw new Error(
+      `${file}: the figures manifest is not valid JSON (${(e as Error).message}); ${fix}`,
+    );
+  }
   if (
+    manifest === null ||
     manifest.version !== 1 ||
     !Array.isArray(manifest.figures) ||
     !Array.isArray(manifest.tables)
   ) {
-    throw new Error(`${file}: not a version 1 figures manifest; delete it and re-run`);
+    throw new Error(`${file}: not a version 1 figures manifest; ${fix}`);
   }
   return manifest;
 }
 
-const LOCK_WAIT_MS = 10_000;
+/** Updates take milliseconds: a lock older than this was left by a killed or stuck process. */
 const LOCK_STALE_MS = 30_000;
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function withLock<T>(lockFile: string, body: () => T): T {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      fs.closeSync(fs.openSync(lockFile, "wx"));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      // A lock older than any real update was left by a killed process.
-      const age =
-        Date.now() - (fs.statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > LOCK_STALE_MS) fs.rmSync(lockFile, { force: true });
-      else if (Date.now() > deadline) {
-        throw new Error(
-          `${lockFile} has been held for ${LOCK_WAIT_MS / 1000} s; remove it if no run is going on`,
-        );
-      } else sleepSync(20);
-    }
-  }
-  try {
-    return body();
-  } finally {
-    fs.rmSync(lockFile, { force: true });
-  }
-}
 
 function byKey(a: { section: string; name: string }, b: { section: string; name: string }): number {
   return (
@@ -190,32 +189,43 @@ function byKey(a: { section: string; name: string }, b: { section: string; name:
 }
 
 /**
- * Adds or replaces (same section and name) an entry, under the lock, and rewrites
- * the manifest atomically, entries sorted by section then name.
+ * Reads the manifest, lets `update` change it (and the folder), and writes the result
+ * atomically, all under the manifest's lock. Entries are kept sorted by section, then name.
  */
+export function updateManifest(figuresDir: string, update: (manifest: Manifest) => Manifest): void {
+  fs.mkdirSync(figuresDir, { recursive: true });
+  withLockSync(
+    path.join(figuresDir, "manifest.json.lock"),
+    () => {
+      const manifest = update(readManifest(figuresDir));
+      manifest.figures.sort(byKey);
+      manifest.tables.sort(byKey);
+      writeFileAtomic(
+        path.join(figuresDir, "manifest.json"),
+        JSON.stringify(manifest, null, 2) + "\n",
+      );
+    },
+    { what: "updating the figures manifest", staleMs: LOCK_STALE_MS, giveUpMs: 2 * LOCK_STALE_MS },
+  );
+}
+
+/** Adds or replaces (same section and name) an entry. */
 export function recordInManifest(
   figuresDir: string,
   entry: { figure: FigureEntry } | { table: TableEntry },
 ): void {
-  fs.mkdirSync(figuresDir, { recursive: true });
-  withLock(path.join(figuresDir, "manifest.json.lock"), () => {
-    const manifest = readManifest(figuresDir);
+  updateManifest(figuresDir, (manifest) => {
     if ("figure" in entry) {
       const e = entry.figure;
       manifest.figures = manifest.figures.filter(
         (f) => f.section !== e.section || f.name !== e.name,
       );
       manifest.figures.push(e);
-      manifest.figures.sort(byKey);
     } else {
       const e = entry.table;
       manifest.tables = manifest.tables.filter((f) => f.section !== e.section || f.name !== e.name);
       manifest.tables.push(e);
-      manifest.tables.sort(byKey);
     }
-    writeFileAtomic(
-      path.join(figuresDir, "manifest.json"),
-      JSON.stringify(manifest, null, 2) + "\n",
-    );
+    return manifest;
   });
 }

@@ -1,0 +1,65 @@
+/**
+ * What a main-job run did, notebook by notebook: `<out>/run-summary.json`, written at the
+ * end of every run (also after a failure or an interrupt) and read by the figures README
+ * and tools/test.sh.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "../lib/atomic-write";
+
+/** How a notebook's run ended ("not run": the job stopped before its turn). */
+export type NotebookStatus =
+  "ok" | "failed" | "timeout" | "kernel died" | "interrupted" | "not run";
+
+export interface NotebookResult {
+  notebook: string;
+  section: string;
+  status: NotebookStatus;
+  /** status === "ok": the notebook ran to its end. */
+  ok: boolean;
+  seconds: number | null;
+  /** Index of the cell that failed, timed out, or ran when the kernel died or the job stopped. */
+  failedCell: number | null;
+  /** What went wrong, in one line (null when ok). */
+  message: string | null;
+  /** Where the section's figures in the figures folder come from after this run. */
+  figures: "this run" | "an earlier run" | "none";
+  /** The executed notebook this run wrote, relative to the output folder. */
+  executed: string | null;
+}
+
+export interface RunSummary {
+  version: 2;
+  status: "ok" | "failed" | "interrupted";
+  /** The command, as the user would type it again. */
+  command: string;
+  quick: boolean;
+  /** ISO times. */
+  startedAt: string;
+  finishedAt: string;
+  notebooks: NotebookResult[];
+}
+
+export const SUMMARY_FILE = "run-summary.json";
+
+export function writeRunSummary(outDir: string, summary: RunSummary): void {
+  writeFileAtomic(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
+}
+
+export function readRunSummary(outDir: string): RunSummary {
+  const file = path.join(outDir, SUMMARY_FILE);
+  const summary = JSON.parse(fs.readFileSync(file, "utf8")) as RunSummary;
+  if (summary.version !== 2 || !Array.isArray(summary.notebooks)) {
+    throw new Error(`${file}: not a main-job summary (version 2); re-run npm run figures`);
+  }
+  return summary;
+}
+
+/** "ok", "failed in cell 3: Error: boom", "cell 3 exceeded 60 s (...)", "not run (...)" */
+export function describeResult(r: NotebookResult): string {
+  if (r.status === "ok") return "ok";
+  if (r.status === "not run") return "not run (the job stopped before it)";
+  if (r.status === "failed") return `failed in cell ${r.failedCell ?? "?"}: ${r.message ?? "?"}`;
+  // The executor's messages for timeouts, kernel deaths and interrupts name the cell.
+  return r.message ?? `${r.status} in cell ${r.failedCell ?? "?"}`;
+}
