@@ -25,6 +25,8 @@ export interface Settings {
   readonly dataCacheDir: string;
   /** MNIST_DIR / FASHION_MNIST_DIR: a directory that must hold the data set's IDX files. */
   readonly dataDirs: Readonly<Record<DatasetName, string | null>>;
+  /** DLC_RUN_STATE: the main job's file naming the notebook and cell running now. */
+  readonly runStateFile: string | null;
 }
 
 /** The variable naming each data set's directory. */
@@ -33,7 +35,10 @@ export const DATA_DIR_VARIABLES: Readonly<Record<DatasetName, string>> = {
   "fashion-mnist": "FASHION_MNIST_DIR",
 };
 
+let root: string | null = null;
+
 function findRoot(): string {
+  if (root !== null) return root;
   // lib/ is compiled to build/lib/, so walk up to the folder with package.json.
   const fs = require("node:fs") as typeof import("node:fs");
   let dir = __dirname;
@@ -41,7 +46,7 @@ function findRoot(): string {
     const pkg = path.join(dir, "package.json");
     if (fs.existsSync(pkg)) {
       const name = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name;
-      if (name === "dlc-lecture7") return dir;
+      if (name === "dlc-lecture7") return (root = dir);
     }
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find the project root above ${__dirname}`);
@@ -71,15 +76,18 @@ function parseDataset(value: string | undefined): DatasetName {
   throw new Error(`DLC_DATASET=${value}: use "mnist" or "fashion-mnist"`);
 }
 
-/** Reads the settings from an environment (process.env by default). */
+/**
+ * Reads the settings from an environment (process.env by default). `settings` below is the
+ * snapshot taken at start; what must follow changes made while running (tests) calls this.
+ */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const root = findRoot();
-  const buildDir = path.join(root, "build");
+  const project = findRoot();
+  const buildDir = path.join(project, "build");
   return {
     quick: parseFlag("DLC_QUICK", env.DLC_QUICK),
     seed: parseSeed(env.DLC_SEED),
     dataset: parseDataset(env.DLC_DATASET),
-    root,
+    root: project,
     buildDir,
     figuresDir: env.DLC_FIGURES_DIR
       ? path.resolve(env.DLC_FIGURES_DIR)
@@ -89,11 +97,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       : path.join(buildDir, "checkpoints"),
     dataCacheDir: env.DLC_DATA_CACHE
       ? path.resolve(env.DLC_DATA_CACHE)
-      : path.join(root, "data", "cache"),
+      : path.join(project, "data", "cache"),
     dataDirs: {
       mnist: env.MNIST_DIR ? path.resolve(env.MNIST_DIR) : null,
       "fashion-mnist": env.FASHION_MNIST_DIR ? path.resolve(env.FASHION_MNIST_DIR) : null,
     },
+    runStateFile: env.DLC_RUN_STATE ? env.DLC_RUN_STATE : null,
   };
 }
 

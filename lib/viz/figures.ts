@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { settings } from "../settings";
+import { readSettings, settings } from "../settings";
 import type { ChartSpec } from "./charts";
 import { writeFileAtomic } from "../atomic-write";
 import { imageGrid, type GridOptions, type ImageBatch } from "./grid";
@@ -37,10 +37,9 @@ export interface SaveFigureOptions extends FigureInfo {
   scale?: number;
 }
 
-/** Figures folder: settings.figuresDir (DLC_FIGURES_DIR), read at each call for tests. */
+/** Figures folder: DLC_FIGURES_DIR, read at each call (tests and the main job set it). */
 function figuresDir(): string {
-  const dir = process.env.DLC_FIGURES_DIR;
-  return dir ? path.resolve(dir) : settings.figuresDir;
+  return readSettings().figuresDir;
 }
 
 /** Provenance of something saved now (run state, seed, backend, dataset). */

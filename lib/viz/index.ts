@@ -18,7 +18,6 @@ export {
 } from "./grid";
 export { encodePng, pngSize, type RasterImage } from "./png";
 export { svgToPng } from "./rasterize";
-export { writePng } from "./files";
 export {
   lineChart,
   trainingCurves,
@@ -45,7 +44,7 @@ export {
   type BarOptions,
 } from "./charts";
 export { renderChart, compileChart, type RenderedChart, type RenderOptions } from "./render";
-export { showPng, showHtml, showChart, type ShowChartOptions } from "./show";
+export { showPng, showHtml, type ShowChartOptions } from "./show";
 export { showTable, saveTable, tableHtml, type TableOptions } from "./tables";
 export { figure, saveFigure, Figure, type FigureInfo, type SaveFigureOptions } from "./figures";
 export {

@@ -9,6 +9,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readSettings } from "../settings";
 import { writeFileAtomic } from "../atomic-write";
 import { withLockSync } from "../lock-file";
 
@@ -95,10 +96,9 @@ export function checkName(what: string, name: string): void {
   }
 }
 
-/** The run state from env DLC_RUN_STATE, or null when the variable is unset. */
-export function readRunState(env: NodeJS.ProcessEnv = process.env): RunState | null {
-  const file = env.DLC_RUN_STATE;
-  if (file === undefined || file === "") return null;
+/** The run state from the file DLC_RUN_STATE names, or null when it is unset. */
+export function readRunState(file: string | null = readSettings().runStateFile): RunState | null {
+  if (file === null) return null;
   let state: Partial<RunState>;
   try {
     state = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<RunState>;
@@ -118,11 +118,13 @@ export function readRunState(env: NodeJS.ProcessEnv = process.env): RunState | n
 }
 
 /** Provenance fields for an entry made now. */
-export function provenance(
-  context: { seed: number; backend: string; dataset: string; quick: boolean },
-  env: NodeJS.ProcessEnv = process.env,
-): Provenance {
-  const state = readRunState(env);
+export function provenance(context: {
+  seed: number;
+  backend: string;
+  dataset: string;
+  quick: boolean;
+}): Provenance {
+  const state = readRunState();
   const elapsed = state === null ? process.uptime() : (Date.now() - state.startedAt) / 1000;
   return {
     notebook: state?.notebook ?? null,

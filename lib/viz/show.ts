@@ -10,7 +10,7 @@
 import type { ChartSpec } from "./charts";
 import { base64, inNotebook, publish } from "./kernel";
 import { pngSize } from "./png";
-import { renderChart, type RenderedChart } from "./render";
+import type { RenderedChart } from "./render";
 
 /**
  * The vega-lite mime type JupyterLab 3 and 4 render (with vega-lite 5); our specs use
@@ -51,7 +51,7 @@ export interface ShowChartOptions {
   scale?: number;
 }
 
-/** Shows an already rendered chart (see showChart). */
+/** Shows a rendered chart inline: PNG for every front end, vega-lite where it is drawn. */
 export function showRenderedChart(
   spec: ChartSpec,
   chart: RenderedChart,
@@ -65,14 +65,4 @@ export function showRenderedChart(
   };
   if (options.interactive ?? true) bundle[VEGA_LITE_MIME] = { ...spec, $schema: V5_SCHEMA };
   publish(bundle, { metadata: { "image/png": { width: chart.width, height: chart.height } } });
-}
-
-/** Renders a vega-lite spec (SVG + PNG) and shows it inline; returns the rendering. */
-export async function showChart(
-  spec: ChartSpec,
-  options: ShowChartOptions = {},
-): Promise<RenderedChart> {
-  const chart = await renderChart(spec, { scale: options.scale });
-  showRenderedChart(spec, chart, options);
-  return chart;
 }

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import type { DataFrame } from "nodejs-polars";
-import { settings } from "../settings";
+import { readSettings } from "../settings";
 import { currentProvenance } from "./figures";
 import { writeFileAtomic } from "../atomic-write";
 import { escapeHtml } from "./html";
@@ -82,9 +82,7 @@ export function saveTable(
 ): string {
   checkName("table section", info.section);
   checkName("table name", info.name);
-  const dir = process.env.DLC_FIGURES_DIR
-    ? path.resolve(process.env.DLC_FIGURES_DIR)
-    : settings.figuresDir;
+  const dir = readSettings().figuresDir;
   const file = path.join(dir, info.section, `${info.name}.csv`);
   const csv = new Uint8Array(df.writeCSV());
   writeFileAtomic(file, csv);
