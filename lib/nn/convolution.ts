@@ -180,7 +180,27 @@ export function convTranspose2dChannelsLast(
   });
 }
 
-/** conv1d of channels-last signals [N, W, C] with a weight [O, C, k]: an image of height 1. */
+/**
+ * A 1-D operation as its 2-D core on images of height 1: signals [N, W, C] become
+ * [N, 1, W, C], weights [a, b, k] become [a, b, 1, k] (errors still show the 1-D shape).
+ */
+function asSignals(
+  op: string,
+  x: tf.Tensor,
+  weight: tf.Tensor,
+  core: (x4: tf.Tensor, w4: tf.Tensor) => tf.Tensor4D,
+): tf.Tensor3D {
+  if (x.rank !== 3 || weight.rank !== 3) {
+    throw new Error(
+      `${op}: expected signals [N, C, W] and a weight of rank 3, got [${x.shape.join(", ")}] and [${weight.shape.join(", ")}]`,
+    );
+  }
+  return tf.tidy(() =>
+    tf.squeeze<tf.Tensor3D>(core(tf.expandDims(x, 1), tf.expandDims(weight, 2)), [1]),
+  );
+}
+
+/** conv1d of channels-last signals [N, W, C] with a weight [O, C, k]. */
 export function conv1dChannelsLast(
   op: string,
   x: tf.Tensor,
@@ -188,20 +208,8 @@ export function conv1dChannelsLast(
   bias: tf.Tensor | null,
   g: ConvGeometry,
 ): tf.Tensor3D {
-  checkSignal(op, x, weight);
-  return tf.tidy(() =>
-    tf.squeeze<tf.Tensor3D>(
-      conv2dChannelsLast(
-        op,
-        tf.expandDims(x, 1),
-        tf.expandDims(weight, 2),
-        bias,
-        g,
-        "linear",
-        weight.shape,
-      ),
-      [1],
-    ),
+  return asSignals(op, x, weight, (x4, w4) =>
+    conv2dChannelsLast(op, x4, w4, bias, g, "linear", weight.shape),
   );
 }
 
@@ -213,26 +221,7 @@ export function convTranspose1dChannelsLast(
   bias: tf.Tensor | null,
   g: ConvTransposeGeometry,
 ): tf.Tensor3D {
-  checkSignal(op, x, weight);
-  return tf.tidy(() =>
-    tf.squeeze<tf.Tensor3D>(
-      convTranspose2dChannelsLast(
-        op,
-        tf.expandDims(x, 1),
-        tf.expandDims(weight, 2),
-        bias,
-        g,
-        weight.shape,
-      ),
-      [1],
-    ),
+  return asSignals(op, x, weight, (x4, w4) =>
+    convTranspose2dChannelsLast(op, x4, w4, bias, g, weight.shape),
   );
-}
-
-function checkSignal(op: string, x: tf.Tensor, weight: tf.Tensor): void {
-  if (x.rank !== 3 || weight.rank !== 3) {
-    throw new Error(
-      `${op}: expected signals [N, C, W] and a weight of rank 3, got [${x.shape.join(", ")}] and [${weight.shape.join(", ")}]`,
-    );
-  }
 }

@@ -22,37 +22,41 @@ function intOrTuple(p: Pair): string {
   return p[0] === p[1] ? `${p[0]}` : `(${p[0]}, ${p[1]})`;
 }
 
-/** nn.MaxPool2d(kernel_size, stride = kernel_size, padding = 0). */
-export class MaxPool2d extends Module {
-  readonly name = "MaxPool2d";
+/** What MaxPool2d and AvgPool2d share: the resolved geometry and PyTorch's repr of it. */
+abstract class Pool2d extends Module {
   readonly geometry: PoolGeometry;
-  constructor(kernelSize: number | Pair, options: PoolOptions = {}) {
+  constructor(layer: string, kernelSize: number | Pair, options: PoolOptions) {
     super();
-    this.geometry = resolvePool("MaxPool2d", kernelSize, options);
+    this.geometry = resolvePool(layer, kernelSize, options);
+  }
+  override extraRepr(): string {
+    const g = this.geometry;
+    return `kernel_size=${intOrTuple(g.kernel)}, stride=${intOrTuple(g.stride)}, padding=${intOrTuple(g.padding)}`;
+  }
+}
+
+/** nn.MaxPool2d(kernel_size, stride = kernel_size, padding = 0). */
+export class MaxPool2d extends Pool2d {
+  readonly name = "MaxPool2d";
+  constructor(kernelSize: number | Pair, options: PoolOptions = {}) {
+    super("MaxPool2d", kernelSize, options);
   }
   override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return maxPool2dChannelsLast("MaxPool2d", x, this.geometry);
   }
   override extraRepr(): string {
-    const g = this.geometry;
-    return `kernel_size=${intOrTuple(g.kernel)}, stride=${intOrTuple(g.stride)}, padding=${intOrTuple(g.padding)}, dilation=1, ceil_mode=False`;
+    return `${super.extraRepr()}, dilation=1, ceil_mode=False`;
   }
 }
 
 /** nn.AvgPool2d(kernel_size, stride = kernel_size, padding = 0): F.avg_pool2d as a module. */
-export class AvgPool2d extends Module {
+export class AvgPool2d extends Pool2d {
   readonly name = "AvgPool2d";
-  readonly geometry: PoolGeometry;
   constructor(kernelSize: number | Pair, options: PoolOptions = {}) {
-    super();
-    this.geometry = resolvePool("AvgPool2d", kernelSize, options);
+    super("AvgPool2d", kernelSize, options);
   }
   override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return avgPool2dChannelsLast("AvgPool2d", x, this.geometry);
-  }
-  override extraRepr(): string {
-    const g = this.geometry;
-    return `kernel_size=${intOrTuple(g.kernel)}, stride=${intOrTuple(g.stride)}, padding=${intOrTuple(g.padding)}`;
   }
 }
 
