@@ -149,9 +149,12 @@ export class NotebookContext {
     saveTable(frame, { section: this.section, name, caption });
   }
 
-  /** A named random stream of this section, derived from the run seed. */
+  /**
+   * A named random stream of this section, derived from the run seed ("notebook.7.1.matrix"
+   * for nb.rng("matrix") in 7.1: the streams the notebooks drew from before the context).
+   */
   rng(label: string): Rng {
-    return Rng.stream(`${this.section}/${label}`, this.seed);
+    return Rng.stream(`notebook.${this.section}.${label}`, this.seed);
   }
 
   /**
