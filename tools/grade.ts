@@ -1,0 +1,212 @@
+/**
+ * npm run grade -- FOLDER [--assignment NAME] [--out DIR] [--time-limit S]
+ *                         [--cell-timeout S] [--jobs N] [--no-sandbox]
+ *
+ * Grades every .ipynb under FOLDER (the class's submissions) against the autograders that
+ * `npm run assign` wrote in build/assignments/autograder/. Each submission runs in a fresh
+ * tslab kernel inside the sandbox (no network, read-only files but a temporary folder),
+ * with its public test cells restored and the hidden ones inserted. Writes, per assignment,
+ * DIR/NAME/grades.csv and grades.html (file, points per question, total, errors),
+ * feedback/<student>.md, executed/<student>.ipynb and results.json.
+ * A submission that cannot be read, crashes, loops or edits a test cell gets zero where
+ * it must and a reason in the table; the grader itself goes on.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type Autograder, NotebookError, assignmentName, readNotebook } from "./assign-notebook";
+import { checkSetup, root, sandboxProblem } from "./assign-run";
+import { writeReport } from "./grade-report";
+import { type SubmissionGrade, gradeNotebook, unreadableGrade } from "./grade-submission";
+
+export interface GradeCliOptions {
+  folder: string;
+  assignment: string | null;
+  autograders: string;
+  out: string;
+  timeLimit: number | null;
+  cellTimeout: number | null;
+  jobs: number;
+  sandbox: boolean;
+  /** Print progress and the table (default true). */
+  verbose?: boolean;
+}
+
+const USAGE = `usage: npm run grade -- FOLDER [--assignment NAME] [--out DIR] [--time-limit S]
+                         [--cell-timeout S] [--jobs N] [--no-sandbox] [--autograders DIR]
+Grades every .ipynb under FOLDER; writes DIR/<assignment>/grades.csv, grades.html,
+feedback/ and executed/ (DIR defaults to build/assignments/grades).
+Time limits default to those npm run assign measured (5 times the master's run, at least 60 s).`;
+
+function parseArgs(argv: string[]): GradeCliOptions {
+  const o: GradeCliOptions = {
+    folder: "",
+    assignment: null,
+    autograders: path.join(root, "build/assignments/autograder"),
+    out: path.join(root, "build/assignments/grades"),
+    timeLimit: null,
+    cellTimeout: null,
+    jobs: 1,
+    sandbox: true,
+  };
+  const seconds = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`grade: ${flag} takes a number of seconds > 0, got ${v}`);
+    return n;
+  };
+  // npm runs scripts from the project root; paths are the user's, relative to where they typed.
+  const cwd = process.env.INIT_CWD ?? process.cwd();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--assignment") o.assignment = assignmentName(argv[++i] ?? "");
+    else if (a === "--autograders") o.autograders = path.resolve(cwd, argv[++i] ?? "");
+    else if (a === "--out") o.out = path.resolve(cwd, argv[++i] ?? "");
+    else if (a === "--time-limit") o.timeLimit = seconds(a, argv[++i]);
+    else if (a === "--cell-timeout") o.cellTimeout = seconds(a, argv[++i]);
+    else if (a === "--jobs") {
+      o.jobs = Number(argv[++i]);
+      if (!Number.isInteger(o.jobs) || o.jobs < 1)
+        throw new Error("grade: --jobs takes an integer >= 1");
+    } else if (a === "--no-sandbox") o.sandbox = false;
+    else if (a === "--help" || a === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a.startsWith("--")) throw new Error(`grade: unknown option ${a}\n${USAGE}`);
+    else if (o.folder === "") o.folder = path.resolve(cwd, a);
+    else throw new Error(`grade: one folder of submissions at a time (got ${o.folder} and ${a})`);
+  }
+  if (o.folder === "") throw new Error(`grade: which folder of submissions?\n${USAGE}`);
+  if (!fs.existsSync(o.folder) || !fs.statSync(o.folder).isDirectory())
+    throw new Error(`grade: ${o.folder} is not a folder`);
+  return o;
+}
+
+function notebooksUnder(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name.startsWith(".") ? [] : notebooksUnder(full);
+      return e.isFile() && e.name.endsWith(".ipynb") ? [full] : [];
+    })
+    .sort();
+}
+
+/** The autograders npm run assign wrote, by assignment name. */
+export function loadAutograders(dir: string): Map<string, Autograder> {
+  if (!fs.existsSync(dir))
+    throw new Error(`grade: no autograders in ${dir}: run \`npm run assign\` first`);
+  const all = new Map<string, Autograder>();
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".json"))) {
+    const ag = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Autograder;
+    if (ag.format !== 1)
+      throw new Error(`grade: ${f} is not an autograder of this version: re-run npm run assign`);
+    all.set(ag.name, ag);
+  }
+  if (all.size === 0)
+    throw new Error(`grade: no autograders in ${dir}: run \`npm run assign\` first`);
+  return all;
+}
+
+/** Which assignment a submission answers: --assignment, its metadata, or the only one there is. */
+function assignmentOf(
+  nbMeta: Record<string, unknown>,
+  options: GradeCliOptions,
+  all: Map<string, Autograder>,
+): Autograder | string {
+  const fromMeta = (nbMeta.dlc7_assignment as { name?: unknown } | undefined)?.name;
+  const name = options.assignment ?? (typeof fromMeta === "string" ? fromMeta : null);
+  if (name !== null) {
+    const ag = all.get(name);
+    return ag ?? `no autograder for assignment ${name} (known: ${[...all.keys()].join(", ")})`;
+  }
+  if (all.size === 1) return [...all.values()][0] as Autograder;
+  return "not a student version of an assignment (no dlc7_assignment metadata): pass --assignment NAME";
+}
+
+/** Runs `fn` over the items with at most `jobs` at a time, keeping the order of results. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  jobs: number,
+  fn: (x: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  return results;
+}
+
+export async function grade(options: GradeCliOptions): Promise<Map<string, SubmissionGrade[]>> {
+  const log = options.verbose === false ? () => undefined : (s: string) => console.log(s);
+  checkSetup();
+  const all = loadAutograders(options.autograders);
+  if (options.sandbox) {
+    const problem = sandboxProblem();
+    if (problem !== null) throw new Error(`grade: ${problem}`);
+  } else log("grade: WARNING: --no-sandbox: submissions run with your network and files");
+  const files = notebooksUnder(options.folder);
+  if (files.length === 0) throw new Error(`grade: no .ipynb file under ${options.folder}`);
+  log(
+    `grade: ${files.length} submission(s) in ${path.relative(process.cwd(), options.folder) || "."}`,
+  );
+
+  const grades = await mapLimited(files, options.jobs, async (file): Promise<SubmissionGrade> => {
+    const rel = path.relative(options.folder, file);
+    const info = { student: rel.replace(/\.ipynb$/, ""), file: rel };
+    let nb;
+    try {
+      nb = readNotebook(file);
+    } catch (e) {
+      if (!(e instanceof NotebookError)) throw e;
+      const ag =
+        options.assignment !== null
+          ? (all.get(options.assignment) ?? null)
+          : all.size === 1
+            ? ([...all.values()][0] ?? null)
+            : null;
+      return unreadableGrade(ag, info, e.message.replace(`${file}: `, ""));
+    }
+    const ag = assignmentOf(nb.metadata, options, all);
+    if (typeof ag === "string") return unreadableGrade(null, info, ag);
+    const g = await gradeNotebook(ag, nb, info, {
+      sandbox: options.sandbox,
+      ...(options.timeLimit !== null ? { timeLimitSeconds: options.timeLimit } : {}),
+      ...(options.cellTimeout !== null ? { cellTimeoutSeconds: options.cellTimeout } : {}),
+    });
+    log(
+      `  ${rel}: ${g.total} / ${g.max} (${g.seconds.toFixed(1)} s)${g.errors.length > 0 ? ` — ${g.errors.join("; ")}` : ""}`,
+    );
+    return g;
+  });
+
+  const byAssignment = new Map<string, SubmissionGrade[]>();
+  for (const g of grades)
+    byAssignment.set(g.assignment, [...(byAssignment.get(g.assignment) ?? []), g]);
+  for (const [name, gs] of byAssignment) {
+    const ag = all.get(name);
+    if (ag === undefined) {
+      log(`grade: ${gs.length} file(s) matched no assignment:`);
+      for (const g of gs) log(`  ${g.file}: ${g.errors.join("; ")}`);
+      continue;
+    }
+    const dir = path.join(options.out, name);
+    const { csv, html, table } = writeReport(dir, ag, gs);
+    log(`\n${name}\n${table.toString()}`);
+    log(
+      `grade: ${path.relative(process.cwd(), csv)}, ${path.relative(process.cwd(), html)}, feedback/ and executed/ beside them`,
+    );
+  }
+  return byAssignment;
+}
+
+if (require.main === module) {
+  grade(parseArgs(process.argv.slice(2))).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}
