@@ -39,6 +39,8 @@ export interface RunResult {
   kernelSeconds: number | null;
   /** The executor's stderr (last lines), for a run that failed. */
   log: string;
+  /** The temporary folder the kernel worked in (deleted when the run ends). */
+  work: string;
 }
 
 export interface RunOptions {
@@ -207,6 +209,7 @@ export async function runNotebook(nb: Notebook, options: RunOptions): Promise<Ru
     seconds: 0,
     kernelSeconds: null,
     log: "",
+    work,
   };
   const t0 = Date.now();
   let kernelGroup: number | null = null;

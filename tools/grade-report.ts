@@ -48,10 +48,14 @@ export function feedbackMarkdown(ag: Autograder, g: SubmissionGrade): string {
   for (const q of g.questions) {
     lines.push("", `## ${q.id}: ${q.title} (${fmt(q.points)} / ${fmt(q.max)})`, "");
     for (const n of q.notes) lines.push(`- **${n}: 0 points for ${q.id}**`);
-    for (const t of g.tests.filter((x) => x.question === q.id))
+    for (const t of g.tests.filter((x) => x.question === q.id)) {
+      const [reason, ...detail] = t.message.split("\n");
       lines.push(
-        `- ${t.passed ? "✓" : "✗"} ${t.visibility} · ${t.test}${t.passed ? "" : `: ${t.message}`}`,
+        `- ${t.passed ? "✓" : "✗"} ${t.visibility} · ${t.test}${t.passed ? "" : `: ${reason}`}`,
       );
+      if (!t.passed && detail.length > 0)
+        lines.push("  ```", ...detail.map((d) => `  ${d}`), "  ```");
+    }
   }
   return lines.join("\n") + "\n";
 }

@@ -187,6 +187,18 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
   const byAssignment = new Map<string, SubmissionGrade[]>();
   for (const g of grades)
     byAssignment.set(g.assignment, [...(byAssignment.get(g.assignment) ?? []), g]);
+  // Files that could not tell their assignment join the table of the folder's only one.
+  const known = [...byAssignment.keys()].filter((k) => all.has(k));
+  const lost = byAssignment.get("?");
+  if (lost !== undefined && known.length === 1) {
+    const name = known[0] as string;
+    const ag = all.get(name) as Autograder;
+    byAssignment.delete("?");
+    byAssignment.set(name, [
+      ...(byAssignment.get(name) ?? []),
+      ...lost.map((g) => unreadableGrade(ag, g, g.errors.join("; "))),
+    ]);
+  }
   for (const [name, gs] of byAssignment) {
     const ag = all.get(name);
     if (ag === undefined) {

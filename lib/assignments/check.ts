@@ -67,7 +67,7 @@ function report(question: string, test: string, outcome: { error: unknown } | nu
   if (passed) console.log(`✓ ${question} · ${test}`);
   else {
     const { reason, lines } = explain(question, outcome.error);
-    message = reason;
+    message = [reason, ...lines].join("\n");
     console.log([`✗ ${question} · ${test}: ${reason}`, ...lines.map((l) => `    ${l}`)].join("\n"));
   }
   if (process.env.DLC_CHECK_RECORDS === "1") {

@@ -9,6 +9,6 @@ export interface CheckRecord {
   question: string;
   test: string;
   passed: boolean;
-  /** "passed", or the reason printed on the test's line. */
+  /** "passed", or what was printed for the failed test (its reason, then any detail lines). */
   message: string;
 }
