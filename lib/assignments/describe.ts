@@ -8,11 +8,12 @@ import * as tf from "@tensorflow/tfjs";
 /** Values shown in full when a tensor or array holds at most this many. */
 const FULL = 16;
 
-/** 4 significant digits, no trailing zeros: 0.8123, -2.5, 1e-7. */
+/** Integers exactly, other numbers to 4 significant digits: 56225, 0.8123, -2.5, 1e-7. */
 export function formatNumber(x: number): string {
   if (Number.isNaN(x)) return "NaN";
   if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
   if (x === 0) return "0";
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x);
   const a = Math.abs(x);
   if (a >= 1e-4 && a < 1e6) return String(Number(x.toPrecision(4)));
   return x.toExponential(2).replace(/\.?0+e/, "e");
