@@ -103,7 +103,16 @@ function fakeRun(
   const map = new Map<number, CellRun>();
   for (const [i, c] of Object.entries(cells))
     map.set(Number(i), { status: "ok", seconds: 0, text: "", error: "", records: [], ...c });
-  return { cells: map, end, running, seconds: 1, kernelSeconds: 0.5, log: "", work: "/nowhere" };
+  return {
+    cells: map,
+    end,
+    running,
+    seconds: 1,
+    kernelSeconds: 0.5,
+    log: "",
+    work: "/nowhere",
+    rerun: false,
+  };
 }
 
 const pass = (question: string, test: string) => ({

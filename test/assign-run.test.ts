@@ -312,6 +312,18 @@ describe("grade: the sandbox and the time limit", function () {
     assert.ok(!fs.existsSync(r.work), "its folder is removed");
   });
 
+  it("runs a notebook whose kernel dies once more, and reports a second death", async () => {
+    const r = await runNotebook(notebook(['console.log("alive");', "process.exit(3);", "1;"]), {
+      sandbox: true,
+      timeLimitSeconds: 60,
+      cellTimeoutSeconds: 30,
+    });
+    assert.equal(r.end, "kernel-died");
+    assert.equal(r.rerun, true);
+    assert.equal(r.running, 1);
+    assert.equal(r.cells.get(0)?.text.trim(), "alive");
+  });
+
   for (const sandbox of [true, false]) {
     it(`kills a notebook at its time limit, keeps what ran before and leaves no process (${sandbox ? "sandbox" : "no sandbox"})`, async () => {
       const r = await runNotebook(

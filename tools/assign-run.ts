@@ -41,6 +41,8 @@ export interface RunResult {
   log: string;
   /** The temporary folder the kernel worked in (deleted when the run ends). */
   work: string;
+  /** The kernel died in a first run and this is the second (see runNotebook). */
+  rerun: boolean;
 }
 
 export interface RunOptions {
@@ -157,8 +159,18 @@ function killGroup(pgid: number | null | undefined): void {
   }
 }
 
-/** Runs the notebook headless; never throws for what the notebook does. */
+/**
+ * Runs the notebook headless; never throws for what the notebook does. A kernel that dies
+ * gets one more run: only a death that repeats is the notebook's (we have seen a tslab
+ * kernel die once on a machine under heavy load, and never again on the same notebook).
+ */
 export async function runNotebook(nb: Notebook, options: RunOptions): Promise<RunResult> {
+  const first = await runOnce(nb, options);
+  if (first.end !== "kernel-died") return first;
+  return { ...(await runOnce(nb, options)), rerun: true };
+}
+
+async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-run-"));
   for (const d of ["home", "tmp", "runtime", "figures", "checkpoints"])
     fs.mkdirSync(path.join(work, d));
@@ -210,6 +222,7 @@ export async function runNotebook(nb: Notebook, options: RunOptions): Promise<Ru
     kernelSeconds: null,
     log: "",
     work,
+    rerun: false,
   };
   const t0 = Date.now();
   let kernelGroup: number | null = null;

@@ -108,7 +108,7 @@ export async function assignMaster(file: string, options: AssignOptions): Promis
     problems.push(
       `master: ${run.end === "time-limit" ? `time limit (${options.masterTimeLimitSeconds} s) reached` : run.end}` +
         (run.running !== null ? ` in cell ${run.running}` : "") +
-        (run.end === "failed" ? `: ${run.log}` : ""),
+        (run.log === "" ? "" : `\n${run.log}`),
     );
   const checks = new Map<number, string[]>();
   for (const [i, cell] of run.cells) {

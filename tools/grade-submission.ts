@@ -242,10 +242,13 @@ export function scoreRun(
   const inCell = run.running !== null ? ` in ${describeCell(prepared, run.running)}` : "";
   if (run.end === "time-limit")
     errors.push(`time limit (${timeLimit} s) reached${inCell}: later cells did not run`);
-  if (run.end === "kernel-died")
+  if (run.end === "kernel-died") {
+    const last = run.log.split("\n").pop() ?? "";
     errors.push(
-      `the kernel died${inCell} (out of memory, or process.exit): later cells did not run`,
+      `the kernel died${inCell}, twice (out of memory, or process.exit): later cells did not run` +
+        (last === "" ? "" : ` (${last.slice(0, 200)})`),
     );
+  }
   if (run.end === "failed")
     errors.push(`the notebook could not be run: ${run.log.split("\n").pop() ?? ""}`);
   for (const [i, r] of [...run.cells].sort((a, b) => a[0] - b[0])) {
