@@ -233,23 +233,37 @@ function referencedWeights(folder: string): string | null {
   }
 }
 
+/** Removes a file if it can: one left behind is harmless to the checkpoint. */
+function remove(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // Kept (a read-only folder); the save itself says what is wrong.
+  }
+}
+
 /**
  * Removes what earlier saves of this key left: temporaries of a save that was killed (unless
  * their process still runs) and weights files that `keep` does not name. Called holding the
- * key's lock, so no other save is under way.
+ * key's lock, so no other save is under way. Best effort: what cannot be removed (a
+ * read-only folder) stays, and the save itself says what is wrong.
  */
 function removeLeftovers(folder: string, keep: string | null): void {
-  for (const f of fs.readdirSync(folder)) {
+  let files: string[];
+  try {
+    files = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const f of files) {
     const file = path.join(folder, f);
     const tmp = TEMPORARY_FILE.exec(f);
     if (tmp !== null) {
       const pid = Number(tmp[1]);
       const ageMs = Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-      if (pid === process.pid || !processAlive(pid) || ageMs > LOCK_STALE_MS) {
-        fs.rmSync(file, { force: true });
-      }
+      if (pid === process.pid || !processAlive(pid) || ageMs > LOCK_STALE_MS) remove(file);
     } else if (keep !== null && WEIGHTS_FILE.test(f) && f !== keep) {
-      fs.rmSync(file, { force: true });
+      remove(file);
     }
   }
 }
@@ -266,9 +280,7 @@ function writeCheckpoint(folder: string, prepared: PreparedSave): void {
     writeFileAtomic(path.join(folder, MANIFEST), prepared.manifest, { fsync: true });
   } catch (e) {
     // Nothing half-written: weights no manifest names are removed.
-    if (!existed && referencedWeights(folder) !== prepared.weightsFile) {
-      fs.rmSync(weightsPath, { force: true });
-    }
+    if (!existed && referencedWeights(folder) !== prepared.weightsFile) remove(weightsPath);
     throw e;
   }
   // The previous save's weights are no longer referenced.
@@ -503,17 +515,16 @@ export async function trainOrLoad<M extends Checkpointable>(
   };
   let logs = load();
   let lock: HeldLock | null = null;
-  if (logs === null) {
-    lock = await lockForTraining(folder, dir, report);
-    // The process we waited for (or one that finished meanwhile) may have saved it.
-    if (lock !== null) logs = load();
-  }
-  if (logs !== null) {
-    lock?.release();
-    report(`checkpoint ${name}: loaded (${plural(logs.log.height, "epoch")} logged)`);
-    return { model, ...logs, loaded: true, folder };
-  }
   try {
+    if (logs === null) {
+      lock = await lockForTraining(folder, dir, report);
+      // The process we waited for (or one that finished meanwhile) may have saved it.
+      if (lock !== null) logs = load();
+    }
+    if (logs !== null) {
+      report(`checkpoint ${name}: loaded (${plural(logs.log.height, "epoch")} logged)`);
+      return { model, ...logs, loaded: true, folder };
+    }
     report(problem !== null ? `${problem}; retraining` : `checkpoint ${name}: none yet, training`);
     const trained = await trainFn(model);
     const prepared = prepareSave(model, key, trained, folder);
