@@ -45,7 +45,8 @@ function describeWriteError(code: string, cause: unknown): string {
 /**
  * Writes `data` to `file` through a temporary file in the same folder and a rename
  * (atomic on POSIX), creating the folder when needed. `fsync` flushes the data to disk
- * before the rename (for checkpoints, which must survive a power cut whole or not at all).
+ * before the rename and the folder after it (for checkpoints, which must survive a power
+ * cut whole or not at all).
  * Any failure is a FileWriteError naming `file`, and leaves no temporary file behind.
  */
 export function writeFileAtomic(
@@ -67,5 +68,24 @@ export function writeFileAtomic(
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw new FileWriteError(file, e);
+  }
+  if (options.fsync === true) fsyncFolder(path.dirname(file));
+}
+
+/** Flushes a folder's entries (a rename is durable only then). */
+function fsyncFolder(folder: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(folder, "r");
+  } catch {
+    return; // A folder we may write but not read: the data itself is flushed.
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (e) {
+    // Some file systems cannot flush a folder (EINVAL); the file is in place either way.
+    if ((e as NodeJS.ErrnoException).code !== "EINVAL") throw new FileWriteError(folder, e);
+  } finally {
+    fs.closeSync(fd);
   }
 }

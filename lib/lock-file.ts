@@ -4,34 +4,44 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { FileWriteError } from "./atomic-write";
 
 /** What a lock file says about its holder. */
 export interface LockHolder {
+  /** The lock file. */
+  readonly file: string;
   /** Null when the file is empty or unreadable (being written, or not ours). */
   readonly pid: number | null;
   readonly host: string | null;
   /** What the holder is doing, in words (e.g. the command line). */
   readonly what: string | null;
-  /** Milliseconds since the lock file was written. */
+  /** When the lock file was written (or last refreshed by its holder), in ms since 1970. */
+  readonly mtimeMs: number;
+  /** Milliseconds since then. */
   readonly ageMs: number;
 }
 
-/** Creates `file` exclusively, holding this process's identity; false if it exists. */
+/** Lock files this process holds: a lock naming this process but not in here was abandoned. */
+const heldHere = new Set<string>();
+
+/**
+ * Creates `file` exclusively, holding this process's identity; false if it exists. A
+ * failure to create it (read-only folder, ...) is a FileWriteError naming the file.
+ */
 export function tryLock(file: string, what = ""): boolean {
   let fd: number;
   try {
     fd = fs.openSync(file, "wx");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new Error(
-      `${file}: cannot create the lock file (${(e as Error).message}); check that its folder is writable`,
-    );
+    throw new FileWriteError(file, e);
   }
   try {
     fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: os.hostname(), what }) + "\n");
   } finally {
     fs.closeSync(fd);
   }
+  heldHere.add(file);
   return true;
 }
 
@@ -46,18 +56,29 @@ export function readLockHolder(file: string): LockHolder | null {
     // Empty while its creator writes it, or removed meanwhile.
   }
   return {
+    file,
     pid: Number.isInteger(parsed.pid) ? (parsed.pid as number) : null,
     host: typeof parsed.host === "string" ? parsed.host : null,
     what: typeof parsed.what === "string" && parsed.what !== "" ? parsed.what : null,
+    mtimeMs: stat.mtimeMs,
     ageMs: Date.now() - stat.mtimeMs,
   };
 }
 
-/** False only when the holder is known to have ended: a process of this machine that is gone. */
+/**
+ * False only when the holder is known to have ended: a process of this machine that is
+ * gone, or this process when it no longer holds the lock (a call that was abandoned).
+ */
 export function holderAlive(holder: LockHolder): boolean {
   if (holder.pid === null || holder.host !== os.hostname()) return true;
+  if (holder.pid === process.pid) return heldHere.has(holder.file);
+  return processAlive(holder.pid);
+}
+
+/** Whether a process of this machine with that id exists. */
+export function processAlive(pid: number): boolean {
   try {
-    process.kill(holder.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
@@ -75,6 +96,45 @@ export function releaseLock(file: string): void {
   if (holder !== null && holder.pid === process.pid && holder.host === os.hostname()) {
     fs.rmSync(file, { force: true });
   }
+  heldHere.delete(file);
+}
+
+/**
+ * Removes a lock judged stale, unless it changed since `seen` was read (its holder
+ * refreshed it, or another process took it over meanwhile). Two processes taking over the
+ * same lock at once go through `<file>.steal`, held for a moment, so that neither removes
+ * the fresh lock of the other. Returns false when it did not remove it (look again).
+ */
+export function removeStaleLock(seen: LockHolder): boolean {
+  const steal = `${seen.file}.steal`;
+  if (!tryLock(steal, "taking over a stale lock")) {
+    const stealer = readLockHolder(steal);
+    // Held for microseconds: one still there after a second was left by a process that died.
+    if (stealer !== null && (!holderAlive(stealer) || stealer.ageMs > 1000)) {
+      fs.rmSync(steal, { force: true });
+    }
+    return false;
+  }
+  try {
+    const now = readLockHolder(seen.file);
+    if (now === null) return true;
+    const same =
+      now.pid === seen.pid &&
+      now.host === seen.host &&
+      now.what === seen.what &&
+      now.mtimeMs === seen.mtimeMs;
+    if (!same) return false;
+    fs.rmSync(seen.file, { force: true });
+    return true;
+  } finally {
+    releaseLock(steal);
+  }
+}
+
+function staleness(holder: LockHolder, staleMs: number): string | null {
+  if (!holderAlive(holder)) return "a process that has ended";
+  if (holder.ageMs > staleMs) return `not refreshed for ${(holder.ageMs / 1000).toFixed(0)} s`;
+  return null;
 }
 
 function sleepSync(ms: number): void {
@@ -95,13 +155,11 @@ export function withLockSync<T>(
   while (!tryLock(file, options.what)) {
     const holder = readLockHolder(file);
     if (holder === null) continue;
-    const alive = holderAlive(holder);
-    if (!alive || holder.ageMs > options.staleMs) {
-      console.warn(
-        `${file}: removing a lock left by ${describeHolder(holder)}, ` +
-          (alive ? `held for ${(holder.ageMs / 1000).toFixed(0)} s` : "a process that has ended"),
-      );
-      fs.rmSync(file, { force: true });
+    const stale = staleness(holder, options.staleMs);
+    if (stale !== null) {
+      if (removeStaleLock(holder)) {
+        console.warn(`${file}: removed a lock left by ${describeHolder(holder)}, ${stale}`);
+      } else sleepSync(5);
     } else if (Date.now() - started > options.giveUpMs) {
       throw new Error(
         `${file}: waited ${(options.giveUpMs / 1000).toFixed(0)} s for this lock, held by ` +
@@ -115,4 +173,68 @@ export function withLockSync<T>(
   } finally {
     releaseLock(file);
   }
+}
+
+/** A lock taken by acquireLock. */
+export interface HeldLock {
+  readonly file: string;
+  /** Whether another holder had it first (what it made may now exist). */
+  readonly waited: boolean;
+  /** Stops the refreshes and removes the lock. */
+  release(): void;
+}
+
+/**
+ * Takes `file` for a long task (training), waiting as long as a live holder has it. The
+ * holder refreshes the file's time every `refreshMs`, so a lock whose holder has ended, or
+ * that nobody refreshed for `staleMs` (a process of another machine), is taken over.
+ * `onWait(holder)` is called once, when waiting starts. Throws FileWriteError when the lock
+ * file cannot be created (a read-only folder, ...).
+ */
+export async function acquireLock(
+  file: string,
+  options: {
+    what: string;
+    staleMs: number;
+    refreshMs: number;
+    pollMs: number;
+    onWait?: (holder: LockHolder) => void;
+    onTakeOver?: (holder: LockHolder, why: string) => void;
+  },
+): Promise<HeldLock> {
+  let waited = false;
+  while (!tryLock(file, options.what)) {
+    const holder = readLockHolder(file);
+    if (holder === null) continue;
+    const stale = staleness(holder, options.staleMs);
+    if (stale !== null) {
+      if (removeStaleLock(holder)) {
+        options.onTakeOver?.(holder, stale);
+        continue;
+      }
+    } else {
+      if (!waited) options.onWait?.(holder);
+      waited = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+  const refresh = setInterval(() => {
+    const holder = readLockHolder(file);
+    if (holder?.pid !== process.pid || holder.host !== os.hostname()) return;
+    const now = new Date();
+    try {
+      fs.utimesSync(file, now, now);
+    } catch {
+      // Removed meanwhile: release() has nothing to do either.
+    }
+  }, options.refreshMs);
+  refresh.unref();
+  return {
+    file,
+    waited,
+    release: () => {
+      clearInterval(refresh);
+      releaseLock(file);
+    },
+  };
 }

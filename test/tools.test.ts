@@ -385,6 +385,58 @@ describe("main job tools", function () {
     assert.match(viaNpm.stdout, new RegExp(`^MNIST_DIR=${dir}/data/mnist\\n`));
   });
 
+  it("setup installs DejaVu Sans from apt when it is missing, and only that", function () {
+    const fontDirs = [
+      "/usr/share/fonts/truetype/dejavu",
+      "/usr/share/fonts/TTF",
+      "/usr/share/fonts/dejavu",
+    ];
+    const unshare = spawnSync("unshare", ["-m", "true"]);
+    if (
+      unshare.status !== 0 ||
+      !fs.existsSync(path.join(root, "build", "jupyter")) ||
+      !hasJupyter()
+    ) {
+      console.log(
+        "      (skipped: needs root for a mount namespace, and Jupyter set up by npm test)",
+      );
+      this.skip();
+    }
+    // An apt-get that only says what it was asked.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    const calls = path.join(dir, "apt-calls");
+    fs.writeFileSync(path.join(bin, "apt-get"), `#!/bin/sh\necho "$@" >> ${calls}\n`, {
+      mode: 0o755,
+    });
+    // The fonts hidden from setup (not from this machine) by empty folders over theirs.
+    const hide = fontDirs
+      .filter((d) => fs.existsSync(d))
+      .map((d) => `mount -t tmpfs tmpfs ${d}`)
+      .join(" && ");
+    const script = `${hide || "true"} && PATH=${bin}:$PATH && source ${JSON.stringify(path.join(root, "tools", "setup.sh"))} && echo "python=$DLC_PYTHON"`;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.INIT_CWD;
+    const run = spawnSync("unshare", ["-m", "bash", "-c", script], {
+      cwd: root,
+      env,
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^python=\S+$/m);
+    assert.deepEqual(fs.readFileSync(calls, "utf8").split("\n"), [
+      "update -qq",
+      "install -y -qq fonts-dejavu-core",
+      "",
+    ]);
+    assert.match(run.stderr, /^setup: installing from apt: fonts-dejavu-core$/m);
+    // The fake installed nothing: said in one line, without stopping.
+    assert.match(
+      run.stderr,
+      /^setup: DejaVu Sans is missing: charts will be drawn with other fonts/m,
+    );
+  });
+
   it("git ignores Jupyter's .ipynb_checkpoints folders", function () {
     const check = spawnSync(
       "git",

@@ -19,6 +19,7 @@ import {
   holderAlive,
   readLockHolder,
   releaseLock,
+  removeStaleLock,
   tryLock,
 } from "../lib/lock-file";
 import { absolutePathVariables, startDirectory } from "./env-paths";
@@ -501,10 +502,12 @@ function lockOutput(lockFile: string, out: string): boolean {
     const holder = readLockHolder(lockFile);
     if (holder === null) continue;
     if (!holderAlive(holder)) {
-      console.log(
-        `main job: taking over ${lockFile}, left by ${describeHolder(holder)}, which has ended`,
-      );
-      fs.rmSync(lockFile, { force: true });
+      // Another run starting now may take it over too: only one of them removes it.
+      if (removeStaleLock(holder)) {
+        console.log(
+          `main job: taking over ${lockFile}, left by ${describeHolder(holder)}, which has ended`,
+        );
+      }
       continue;
     }
     console.error(
@@ -514,6 +517,7 @@ function lockOutput(lockFile: string, out: string): boolean {
     );
     return false;
   }
+  console.error(`figures: ${lockFile} kept changing (another run starting?); try again.`);
   return false;
 }
 

@@ -27,7 +27,9 @@ fi
 #     so that tests, the main job and kernels (which run in notebooks/) all read the same folder.
 eval "$(node_modules/.bin/tsx tools/env-paths.ts "$START_DIR")"
 
-# 3. Jupyter with nbclient/nbconvert: DLC_PYTHON, else python3 on PATH (conda), else Debian's.
+# 3. From apt, what is missing of: Jupyter with nbclient/nbconvert (DLC_PYTHON, else python3
+#    on PATH (conda), else Debian's), and DejaVu Sans, the font lib/viz measures and draws
+#    the charts' text with (lib/viz/fonts.ts looks in the same folders).
 has_jupyter() { "$1" -c 'import nbclient, nbformat, nbconvert, jupyter_client, ipykernel' 2>/dev/null; }
 pick_python() {
   for p in "${DLC_PYTHON:-}" "$(command -v python3 || true)" /usr/bin/python3; do
@@ -35,20 +37,42 @@ pick_python() {
   done
   return 1
 }
-APT_PACKAGES="jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel"
-if ! DLC_PYTHON="$(pick_python)"; then
+has_dejavu() {
+  local d
+  for d in /usr/share/fonts/truetype/dejavu /usr/share/fonts/TTF /usr/share/fonts/dejavu; do
+    if [ -f "$d/DejaVuSans.ttf" ] && [ -f "$d/DejaVuSans-Bold.ttf" ]; then return 0; fi
+  done
+  return 1
+}
+JUPYTER_PACKAGES="jupyter-notebook jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel"
+FONT_PACKAGES="fonts-dejavu-core"
+missing=""
+DLC_PYTHON="$(pick_python)" || missing="$JUPYTER_PACKAGES"
+has_dejavu || missing="${missing:+$missing }$FONT_PACKAGES"
+# Without the font the charts are drawn with other fonts: said, but not a reason to stop.
+no_font() { say "DejaVu Sans is missing: charts will be drawn with other fonts (text may not fit). $1"; }
+if [ -n "$missing" ]; then
+  SUDO="none"
   if command -v apt-get >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO="none"; fi
-    if [ "$SUDO" = none ]; then
-      die "Jupyter is missing. Run: sudo apt-get update && sudo apt-get install -y $APT_PACKAGES   (or: conda env create -f environment.yml && conda activate dlc-lecture7), then re-run."
-    fi
-    say "installing Jupyter from apt: $APT_PACKAGES"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; fi
+  fi
+  if [ "$SUDO" != none ]; then
+    say "installing from apt: $missing"
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq $APT_PACKAGES >&2 \
-      || die "apt-get install failed. Run: sudo apt-get update && sudo apt-get install -y $APT_PACKAGES, then re-run."
-    DLC_PYTHON="$(pick_python)" || die "Jupyter still not importable from /usr/bin/python3 after apt-get; check 'apt-get install $APT_PACKAGES'."
-  else
+    # shellcheck disable=SC2086 # word splitting wanted: a list of packages
+    $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq $missing >&2 \
+      || die "apt-get install failed. Run: sudo apt-get update && sudo apt-get install -y $missing, then re-run."
+    DLC_PYTHON="$(pick_python)" || die "Jupyter still not importable from /usr/bin/python3 after apt-get; check 'apt-get install $JUPYTER_PACKAGES'."
+    has_dejavu || no_font "apt-get installed $FONT_PACKAGES, but DejaVuSans.ttf is not in /usr/share/fonts/truetype/dejavu."
+  elif [ -z "$DLC_PYTHON" ]; then
+    if command -v apt-get >/dev/null; then
+      die "Jupyter is missing. Run: sudo apt-get update && sudo apt-get install -y $missing   (or: conda env create -f environment.yml && conda activate dlc-lecture7), then re-run."
+    fi
     die "Jupyter is missing and apt-get is not available. Run: conda env create -f environment.yml && conda activate dlc-lecture7, then re-run."
+  elif command -v apt-get >/dev/null; then
+    no_font "Run: sudo apt-get install -y $FONT_PACKAGES"
+  else
+    no_font "Install DejaVu Sans (the dejavu fonts package of your system)."
   fi
 fi
 export DLC_PYTHON
