@@ -19,7 +19,13 @@ import {
   convTransposeOutputSize,
   interpolate,
 } from "../lib/nn/functional";
-import { convMatrix, coverageMap, matVec, transpose } from "../lib/nn/reference";
+import {
+  convMatrix,
+  coverageMap,
+  matVec,
+  transpose,
+  transposedConvTerms,
+} from "../lib/nn/reference";
 import { Conv1d, ConvTranspose1d, ConvTranspose2d, torchString } from "../lib/nn";
 
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
@@ -397,6 +403,37 @@ describe("functional: errors where PyTorch raises", () => {
       "bilinear on 3-D",
       () => interpolate(tf.zeros([1, 1, 2]) as tf.Tensor3D, { scaleFactor: 2, mode: "bilinear" }),
       /needs 4-D input/,
+    ],
+    // Issue 14, item 10: the 7.1 helpers and empty kernels used to loop, accept or return garbage.
+    ["convMatrix with stride 0", () => convMatrix([1, 2, 3], 7, { stride: 0 }), /stride must be/],
+    ["convMatrix with padding -1", () => convMatrix([1, 2, 3], 7, { padding: -1 }), /padding/],
+    ["convMatrix with an empty kernel", () => convMatrix([], 7), /kernel size must be/],
+    [
+      "transposedConvTerms with stride 0",
+      () => transposedConvTerms([1, 2], [1, 1], { stride: 0 }),
+      /stride must be/,
+    ],
+    [
+      "transposedConvTerms with padding 1.5",
+      () => transposedConvTerms([1, 2], [1, 1], { padding: 1.5 }),
+      /padding must be a non-negative integer/,
+    ],
+    ["coverageMap with stride -2", () => coverageMap(4, 3, { stride: -2 }), /stride must be/],
+    ["coverageMap with a kernel of size 0", () => coverageMap(4, 0, { stride: 2 }), /kernel size/],
+    [
+      "a kernel of size 0",
+      () => conv2d(tf.zeros([1, 1, 4, 4]) as tf.Tensor4D, tf.zeros([1, 1, 0, 3]) as tf.Tensor4D),
+      /kernel size must be an integer >= 1/,
+    ],
+    [
+      "a weight with 0 output channels",
+      () => conv2d(tf.zeros([1, 1, 4, 4]) as tf.Tensor4D, tf.zeros([0, 1, 3, 3]) as tf.Tensor4D),
+      /has no channels/,
+    ],
+    [
+      "an input with 0 channels",
+      () => conv2d(tf.zeros([1, 0, 4, 4]) as tf.Tensor4D, tf.zeros([2, 0, 3, 3]) as tf.Tensor4D),
+      /non-empty batch/,
     ],
   ];
   for (const [name, call, message] of cases) {
