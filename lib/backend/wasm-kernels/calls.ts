@@ -20,10 +20,6 @@ export function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
   return call(backend, "Reshape", { x }, { shape });
 }
 
-export function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
-  return call(backend, "Transpose", { x }, { perm });
-}
-
 export function slice(backend: BackendWasm, x: Info, begin: number[], size: number[]): Info {
   return call(backend, "Slice", { x }, { begin, size });
 }

@@ -3,6 +3,7 @@
  * against the cpu backend: they replace tfjs-backend-webgpu 4.22's own where it is wrong.
  */
 import * as tf from "@tensorflow/tfjs";
+import { conv2DBackpropFilterConfig } from "../conv2d-backprop";
 import { withLowRankPad } from "./pad";
 
 let registered: string[] | null = null;
@@ -15,7 +16,7 @@ export function registerWebGpuKernels(): string[] {
   if (registered !== null) return registered;
   const pad = tf.getKernel("PadV2", "webgpu");
   if (pad === undefined) throw new Error("webgpu backend has no PadV2 kernel to wrap");
-  const configs = [withLowRankPad(pad)];
+  const configs = [conv2DBackpropFilterConfig("webgpu"), withLowRankPad(pad)];
   for (const config of configs) {
     tf.unregisterKernel(config.kernelName, "webgpu");
     tf.registerKernel(config);
