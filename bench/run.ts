@@ -217,9 +217,18 @@ async function main(): Promise<void> {
   console.log(`machine: ${machine}`);
   const results: BenchResult[] = [];
   const skipped: Skipped[] = [];
+  // One line per run as it ends: a run cut short still leaves the finished ones' figures.
   const add = (r: BenchResult | Skipped): void => {
-    if (isResult(r)) results.push(r);
-    else skipped.push(r);
+    if (isResult(r)) {
+      results.push(r);
+      console.log(
+        `  ${r.backend}, ${r.threads} thread(s), batch ${r.batch}: ` +
+          `${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} images/s`,
+      );
+    } else {
+      skipped.push(r);
+      console.log(`  ${r.backend}: ${r.reason}`);
+    }
   };
   const job = (backend: BackendName, batch: number, extra: Partial<Job> = {}): Job => ({
     backend,
