@@ -1,5 +1,9 @@
 /** The benchmark's bookkeeping: batch lists, the cross-backend loss check, equal-core ratios. */
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import {
   lossMismatches,
   parseBatches,
@@ -76,5 +80,47 @@ describe("bench report", () => {
     assert.match(lines[0]!, /^backend +threads +batch +ms\/step +cpu ms\/step +images\/s/);
     assert.match(lines[3]!, /^tfjs webgpu +1 +1000 +5\.0 .* 2\.50x$/);
     assert.match(lines[4]!, / -$/, "PyTorch rows have no ratio");
+  });
+
+  it("the device script refuses bad arguments and an incomplete carry, with its usage", () => {
+    const script = path.join(__dirname, "..", "bench", "gpu", "run-on-device.sh");
+    const run = (...args: string[]) =>
+      spawnSync("bash", [script, ...args], { encoding: "utf8", env: { ...process.env, OUT: "" } });
+    const carry = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-carry-"));
+    try {
+      const cases: [string[], RegExp][] = [
+        [[], /--out is required/],
+        [["--out"], /--out needs a value/],
+        [["--out", "/tmp/x", "--steps", "0"], /--steps 0: use a positive integer/],
+        [["--out", "/tmp/x", "--epoch-limit", "10x"], /--epoch-limit 10x: use a positive/],
+        [["--out", "/tmp/x", "--bogus"], /unknown argument '--bogus'/],
+        [
+          ["--out", "/tmp/x", "--carry", carry],
+          /node\.xz is missing: run 'npx tsx bench\/gpu\/build-carry/,
+        ],
+      ];
+      for (const [args, message] of cases) {
+        const out = run(...args);
+        assert.equal(out.status, 2, `${args.join(" ")}: ${out.stderr}`);
+        assert.match(out.stderr, message);
+        assert.match(out.stderr, /^usage: run-on-device\.sh --out DIR/m);
+      }
+      // A complete carry: --dry-run prints the plan and runs nothing.
+      for (const f of ["node.xz", "dawn.node.xz", "app.tar.xz"])
+        fs.writeFileSync(path.join(carry, f), "x");
+      fs.mkdirSync(path.join(carry, "mnist"));
+      fs.mkdirSync(path.join(carry, "debs"));
+      for (const f of ["train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"]) {
+        fs.writeFileSync(path.join(carry, "mnist", f), "x");
+      }
+      assert.match(run("--out", "/tmp/x", "--carry", carry).stderr, /has no libvulkan1 \.deb/);
+      fs.writeFileSync(path.join(carry, "debs", "libvulkan1_1.3_amd64.deb"), "x");
+      const dry = run("--out", "/tmp/x", "--carry", carry, "--dry-run", "--steps", "3");
+      assert.equal(dry.status, 0, dry.stderr);
+      assert.match(dry.stdout, /DLC_BENCH_STEPS=3 node app\/bench\.js/);
+      assert.equal(run("--help").status, 0);
+    } finally {
+      fs.rmSync(carry, { recursive: true, force: true });
+    }
   });
 });
