@@ -1,14 +1,23 @@
 /**
- * `npm run bench`: trains the lecture's autoencoder (7.2: d = 8, batch 100, Adam lr 1e-3,
- * loss 0.5 * sum((x - g(f(x)))^2) / N) for a fixed number of steps on every backend that
- * works here, each in its own process (clean peak memory), and the same model in PyTorch
- * on one thread when `python3 -c 'import torch'` works. Prints ms per step, images per
- * second, peak resident memory and the ratio to PyTorch; writes build/bench/results.json.
+ * `npm run bench`: trains the lecture's autoencoder (7.2: d = 8, Adam lr 1e-3, loss
+ * 0.5 * sum((x - g(f(x)))^2) / N) for a fixed number of steps on every backend that works
+ * here, each in its own process (clean peak memory), and the same model in PyTorch. Prints
+ * ms per step, CPU ms per step, images per second, peak memory and the ratio to PyTorch at
+ * equal cores and batch; writes build/bench/results.json.
  *
- * Env: DLC_BENCH_STEPS (default 10, after 2 warm-up steps), DLC_BENCH_CPU=1 to time one
- * step of the pure-JS cpu backend (about 400 s). wasm runs on 1 thread, then on as many
- * threads as cores (DLC_WASM_THREADS, see lib/backend/wasm-threads.ts).
- * Wall times on a shared machine are noisy: CPU time per step is printed alongside.
+ * Runs: wasm at batch 100 on 1, 2 and one thread per core (up to 8); webgpu at
+ * batch 100 and 1000, forced (a software adapter is measured too, labelled, at batch 100
+ * on one step: it is Mesa, not a GPU), with wasm at batch 1000 as its reference; PyTorch
+ * on the CPU with OPENBLAS_NUM_THREADS=1 and torch.set_num_threads(t) for t = 1, every
+ * wasm thread count and all cores, and on CUDA at both batches when PyTorch sees a GPU.
+ * The first steps' losses of every run at one batch size must agree (same data, same
+ * initial weights): a backend that computes something else fails the benchmark.
+ *
+ * Env: DLC_BENCH_STEPS (timed steps, default 10, after 2 warm-up steps),
+ * DLC_BENCH_WEBGPU_BATCHES (default "100,1000"; "" skips webgpu), DLC_BENCH_CPU=1 to time
+ * one step of the pure-JS cpu backend (about 400 s), DLC_BENCH_PYTHON (the python3 with
+ * PyTorch; default /usr/bin/python3).
+ * Absolute times move +-30% on a shared machine: compare the ratios of one run.
  */
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
@@ -16,30 +25,35 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../lib/atomic-write";
 import { initBackend, type BackendName } from "../lib/backend";
-import { AutoEncoder } from "../lib/models";
+import { GLES_ROUTE, NATIVE_ROUTE, adapterName } from "../lib/backend/dawn";
+import { chooseAdapter, webGpuAdapter, webGpuErrors } from "../lib/backend/webgpu";
 import { Rng } from "../lib/random";
 import { settings } from "../lib/settings";
+import { lectureAutoencoder } from "./lecture-model";
+import {
+  LOSS_RTOL,
+  isResult,
+  lossMismatches,
+  parseBatches,
+  ratioLines,
+  table,
+  type BenchResult,
+  type Skipped,
+} from "./report";
+import { trainStep } from "./step";
 
-const BATCH = 100;
+const BASE_BATCH = 100;
 const WARMUP = 2;
+/** Steps whose losses are compared across backends (warm-up steps included). */
+const CHECKED_LOSSES = 3;
+const WASM_MAX_THREADS = 8;
 
-export interface BenchResult {
-  backend: string;
-  detail: string;
-  threads: number;
+interface Job {
+  backend: BackendName;
+  batch: number;
   steps: number;
-  msPerStep: number;
-  cpuMsPerStep: number;
-  imagesPerSecond: number;
-  peakRssMiB: number;
-  firstLoss?: number;
-  lastLoss?: number;
-  tensorsLeaked?: number;
-}
-
-interface Skipped {
-  backend: string;
-  reason: string;
+  warmup: number;
+  threads?: number;
 }
 
 function positiveIntEnv(name: string, fallback: number): number {
@@ -50,161 +64,245 @@ function positiveIntEnv(name: string, fallback: number): number {
   return n;
 }
 
-/** Child process: time the training steps on one backend and print one RESULT line. */
-async function child(name: BackendName, steps: number): Promise<void> {
-  const report = await initBackend({ force: name, quiet: true });
+/** Child process: times the training steps of one job and prints one RESULT line. */
+async function child(job: Job): Promise<void> {
+  const report = await initBackend({ force: job.backend, quiet: true });
   const threadsMatch = /(\d+) threads?/.exec(report.line);
   const threads = threadsMatch ? Number(threadsMatch[1]) : 1;
+  const model = lectureAutoencoder(8);
+  const shape = model.inputShape(job.batch);
   const rng = Rng.stream("bench/data");
-  const data = new Float32Array(BATCH * 28 * 28);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = rng.next();
-  const x = tf.tensor4d(data, [BATCH, 1, 28, 28]);
-  const model = new AutoEncoder({ nbChannels: 32, embeddingDim: 8 });
-  const params = model.parameters();
+  const x = tf.tensor(data, shape);
   const optimizer = tf.train.adam(1e-3);
-  const step = (): number => {
-    const cost = optimizer.minimize(
-      () => tf.mul(tf.sum(tf.square(tf.sub(x, model.forward(x)))), 0.5 / BATCH) as tf.Scalar,
-      true,
-      params,
-    );
-    if (cost === null) throw new Error("bench: optimizer returned no cost");
-    const v = cost.dataSync()[0] as number;
-    cost.dispose();
-    return v;
-  };
-  const warmup = name === "cpu" ? 0 : WARMUP;
-  for (let i = 0; i < warmup; i++) step();
-  const tensors = tf.memory().numTensors;
   const losses: number[] = [];
+  for (let i = 0; i < job.warmup; i++) losses.push(await trainStep(model, optimizer, x));
+  const tensors = tf.memory().numTensors;
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < steps; i++) losses.push(step());
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
+  for (let i = 0; i < job.steps; i++) losses.push(await trainStep(model, optimizer, x));
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6 / job.steps;
   const cpu = process.cpuUsage(cpu0);
+  const adapter = webGpuAdapter();
+  if (job.backend === "webgpu" && webGpuErrors().length > 0) {
+    throw new Error(`webgpu reported GPU errors: ${webGpuErrors().join(" | ")}`);
+  }
   const result: BenchResult = {
-    backend: `tfjs ${name}${threads > 1 ? ` (${threads} threads)` : ""}`,
+    backend: `tfjs ${job.backend}`,
     detail: report.line.replace(/^tfjs backend: /, "").replace(/; skipped.*$/, ""),
     threads,
-    steps,
+    device: job.backend === "webgpu" || job.backend === "tensorflow" ? "gpu" : "cpu",
+    batch: job.batch,
+    steps: job.steps,
     msPerStep: wallMs,
-    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
-    imagesPerSecond: (BATCH * 1000) / wallMs,
+    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / job.steps,
+    imagesPerSecond: (job.batch * 1000) / wallMs,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
-    firstLoss: losses[0],
-    lastLoss: losses[losses.length - 1],
+    losses: losses.slice(0, CHECKED_LOSSES),
     tensorsLeaked: tf.memory().numTensors - tensors,
+    ...(adapter !== null ? { software: adapter.software } : {}),
   };
+  if (job.backend === "tensorflow") result.device = report.line.includes("gpu") ? "gpu" : "cpu";
   console.log(`RESULT ${JSON.stringify(result)}`);
   model.dispose();
   optimizer.dispose();
   x.dispose();
 }
 
-function runChild(name: BackendName, steps: number, threads?: number): BenchResult | Skipped {
+function runChild(job: Job): BenchResult | Skipped {
   const env: NodeJS.ProcessEnv = { ...process.env, DLC_BACKEND: "" };
-  if (threads !== undefined) env.DLC_WASM_THREADS = String(threads);
+  if (job.threads !== undefined) env.DLC_WASM_THREADS = String(job.threads);
   const out = spawnSync(
     process.execPath,
-    [...process.execArgv, __filename, "--child", name, String(steps)],
+    [...process.execArgv, __filename, "--child", JSON.stringify(job)],
     { encoding: "utf8", env, maxBuffer: 1 << 24 },
   );
   const line = out.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (out.status !== 0 || line === undefined) {
     const why = (out.stderr || out.stdout).trim().split("\n").slice(-3).join(" | ");
-    return { backend: `tfjs ${name}`, reason: `failed (exit ${out.status}): ${why}` };
+    return {
+      backend: `tfjs ${job.backend} batch ${job.batch}`,
+      reason: `failed (exit ${out.status}): ${why}`,
+    };
   }
   return JSON.parse(line.slice("RESULT ".length)) as BenchResult;
 }
 
-function runTorch(steps: number): BenchResult | Skipped {
-  const python = "/usr/bin/python3";
-  const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+interface TorchJob {
+  device: "cpu" | "cuda";
+  threads: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+}
+
+function python(): string {
+  return process.env.DLC_BENCH_PYTHON || "/usr/bin/python3";
+}
+
+/** Whether PyTorch imports, and whether it sees a CUDA GPU (null when it does not import). */
+function torchProbe(): { cuda: boolean } | Skipped {
+  const probe = spawnSync(python(), ["-c", "import torch; print(torch.cuda.is_available())"], {
+    encoding: "utf8",
+  });
   if (probe.status !== 0) {
     return {
       backend: "pytorch",
-      reason: "python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)",
+      reason:
+        `${python()} cannot import torch ` +
+        "(apt-get install -y python3-torch libopenblas0-pthread, or set DLC_BENCH_PYTHON)",
     };
   }
+  return { cuda: probe.stdout.trim() === "True" };
+}
+
+function runTorch(job: TorchJob): BenchResult | Skipped {
   const script = path.join(__dirname, "torch_reference.py");
-  const out = spawnSync(python, [script, "--steps", String(steps), "--warmup", String(WARMUP)], {
-    encoding: "utf8",
-    env: { ...process.env, OMP_NUM_THREADS: "1" },
-  });
+  const args = [script, "--device", job.device, "--threads", String(job.threads)];
+  args.push("--batch", String(job.batch), "--steps", String(job.steps));
+  args.push("--warmup", String(job.warmup));
+  // OpenBLAS would otherwise spin a thread of its own on another core.
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: String(job.threads) };
+  const out = spawnSync(python(), args, { encoding: "utf8", env });
   const line = out.stdout.trim().split("\n").pop() ?? "";
   if (out.status !== 0 || !line.startsWith("{")) {
-    return { backend: "pytorch", reason: `failed: ${out.stderr.trim().split("\n").pop()}` };
+    return {
+      backend: `pytorch ${job.device} batch ${job.batch}`,
+      reason: `failed: ${out.stderr.trim().split("\n").pop()}`,
+    };
   }
-  const r = JSON.parse(line) as BenchResult;
-  return { ...r, detail: `${r.threads} thread${r.threads === 1 ? "" : "s"}` };
+  return { ...(JSON.parse(line) as BenchResult), losses: [] };
 }
 
-function isResult(r: BenchResult | Skipped): r is BenchResult {
-  return (r as BenchResult).msPerStep !== undefined;
-}
-
-function table(results: BenchResult[], torch: BenchResult | undefined): string {
-  const head = ["backend", "ms/step", "cpu ms/step", "images/s", "peak RSS MiB", "vs PyTorch"];
-  const rows = results.map((r) => [
-    r.backend,
-    r.msPerStep.toFixed(0),
-    r.cpuMsPerStep.toFixed(0),
-    r.imagesPerSecond.toFixed(0),
-    r.peakRssMiB.toFixed(0),
-    torch ? `${(r.msPerStep / torch.msPerStep).toFixed(2)}x` : "-",
-  ]);
-  const all = [head, ...rows];
-  const widths = head.map((_, i) => Math.max(...all.map((row) => (row[i] as string).length)));
-  return all.map((row) => row.map((c, i) => c.padStart(widths[i] as number)).join("  ")).join("\n");
+/**
+ * Which webgpu runs to make. A software adapter (Mesa's llvmpipe: seconds per step) runs
+ * batch 100 only, on one timed step, unless DLC_BENCH_WEBGPU_BATCHES names the batches.
+ */
+async function webgpuPlan(
+  batches: number[],
+  explicit: boolean,
+  steps: number,
+): Promise<{ batches: number[]; steps: number; skipped: Skipped[] }> {
+  if (batches.length === 0) return { batches, steps, skipped: [] };
+  // As DLC_BACKEND=webgpu would: a software adapter is measured too, and labelled.
+  const found = await chooseAdapter([NATIVE_ROUTE, GLES_ROUTE], true);
+  if (!found.ok)
+    return { batches: [], steps, skipped: [{ backend: "tfjs webgpu", reason: found.reason }] };
+  if (!found.value.software) return { batches, steps, skipped: [] };
+  const kept = explicit ? batches : batches.filter((b) => b === BASE_BATCH);
+  const name = adapterName(found.value.dawn.info);
+  const skipped = batches
+    .filter((b) => !kept.includes(b))
+    .map((b) => ({
+      backend: `tfjs webgpu batch ${b}`,
+      reason: `only a software adapter here (${name}); DLC_BENCH_WEBGPU_BATCHES=${b} runs it`,
+    }));
+  return { batches: kept, steps: 1, skipped };
 }
 
 async function main(): Promise<void> {
   const steps = positiveIntEnv("DLC_BENCH_STEPS", 10);
-  const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${os.cpus().length} cores, load ${os
+  const webgpuBatches = parseBatches(
+    "DLC_BENCH_WEBGPU_BATCHES",
+    process.env.DLC_BENCH_WEBGPU_BATCHES,
+    [BASE_BATCH, 1000],
+  );
+  const cores = os.availableParallelism();
+  const machine = `${os.cpus()[0]?.model ?? "unknown CPU"}, ${cores} cores, load ${os
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(" ")}, node ${process.version}`;
-  console.log(`bench: lecture 7.2 autoencoder, d = 8, batch ${BATCH}, Adam 1e-3, ${steps} steps`);
+  console.log(`bench: lecture 7.2 autoencoder, d = 8, Adam 1e-3, ${steps} steps after ${WARMUP}`);
   console.log(`machine: ${machine}`);
   const results: BenchResult[] = [];
   const skipped: Skipped[] = [];
+  // One line per run as it ends: a run cut short still leaves the finished ones' figures.
   const add = (r: BenchResult | Skipped): void => {
-    if (isResult(r)) results.push(r);
-    else skipped.push(r);
+    if (isResult(r)) {
+      results.push(r);
+      console.log(
+        `  ${r.backend}, ${r.threads} thread(s), batch ${r.batch}: ` +
+          `${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} images/s`,
+      );
+    } else {
+      skipped.push(r);
+      console.log(`  ${r.backend}: ${r.reason}`);
+    }
   };
+  const job = (backend: BackendName, batch: number, extra: Partial<Job> = {}): Job => ({
+    backend,
+    batch,
+    steps,
+    warmup: WARMUP,
+    ...extra,
+  });
 
   const report = await initBackend({ quiet: true });
-  for (const s of report.skipped) skipped.push({ backend: `tfjs ${s.name}`, reason: s.reason });
-  if (report.name !== "wasm" && report.name !== "cpu") add(runChild(report.name, steps));
-  add(runChild("wasm", steps, 1));
-  const cores = os.cpus().length;
-  if (cores > 1) add(runChild("wasm", steps, Math.min(cores, 8)));
-  if (process.env.DLC_BENCH_CPU === "1") add(runChild("cpu", 1));
-  else {
+  if (report.name === "tensorflow") add(runChild(job("tensorflow", BASE_BATCH)));
+  // 2 threads too: the issue's GPU target is 20x our 2-core figure.
+  const wasmThreads = Array.from(
+    new Set([1, Math.min(cores, 2), Math.min(cores, WASM_MAX_THREADS)]),
+  );
+  for (const t of wasmThreads) add(runChild(job("wasm", BASE_BATCH, { threads: t })));
+  const explicit = (process.env.DLC_BENCH_WEBGPU_BATCHES ?? "") !== "";
+  const webgpu = await webgpuPlan(webgpuBatches, explicit, steps);
+  skipped.push(...webgpu.skipped);
+  // Why the default selection passed over the faster backends (webgpu is measured forced).
+  for (const s of report.skipped) {
+    if (s.name === "webgpu" && webgpu.batches.length > 0) continue;
+    skipped.push({ backend: `tfjs ${s.name}`, reason: s.reason });
+  }
+  for (const batch of webgpu.batches) {
+    // wasm at the same batch, on every core: the losses' reference and the CPU figure.
+    if (batch !== BASE_BATCH) {
+      const ref = { threads: Math.min(cores, WASM_MAX_THREADS), steps: 2, warmup: 1 };
+      add(runChild(job("wasm", batch, ref)));
+    }
+    add(runChild(job("webgpu", batch, { steps: webgpu.steps })));
+  }
+  if (process.env.DLC_BENCH_CPU === "1")
+    add(runChild(job("cpu", BASE_BATCH, { warmup: 0, steps: 1 })));
+  else
     skipped.push({
       backend: "tfjs cpu",
       reason: "about 400 s per step; DLC_BENCH_CPU=1 times one step",
     });
+
+  const torch = torchProbe();
+  if ("reason" in torch) skipped.push(torch);
+  else {
+    for (const t of Array.from(new Set([...wasmThreads, cores]))) {
+      add(runTorch({ device: "cpu", threads: t, batch: BASE_BATCH, steps, warmup: WARMUP }));
+    }
+    if (torch.cuda) {
+      for (const batch of webgpuBatches) {
+        add(runTorch({ device: "cuda", threads: 1, batch, steps, warmup: WARMUP }));
+      }
+    } else if (webgpu.batches.length > 0) {
+      skipped.push({ backend: "pytorch cuda", reason: "PyTorch sees no CUDA GPU here" });
+    }
   }
-  const torch = runTorch(steps);
-  add(torch);
-  const torchResult = isResult(torch) ? torch : undefined;
 
   console.log("");
-  console.log(table(results, torchResult));
+  console.log(table(results));
+  const gpu = results.find((r) => r.backend === "tfjs webgpu");
+  if (gpu) console.log(`webgpu: ${gpu.detail}`);
+  for (const line of ratioLines(results, BASE_BATCH)) console.log(line);
   for (const s of skipped) console.log(`skipped ${s.backend}: ${s.reason}`);
-  const wasm = results
-    .filter((r) => r.backend.startsWith("tfjs wasm"))
-    .sort((a, b) => a.msPerStep - b.msPerStep)[0];
-  if (wasm && torchResult) {
+  const mismatches = lossMismatches(results);
+  const checked = results.filter((r) => r.losses.length > 0).length;
+  if (mismatches.length === 0) {
     console.log(
-      `${wasm.backend} / PyTorch (1 thread): ${(wasm.msPerStep / torchResult.msPerStep).toFixed(2)}x wall, ` +
-        `${(wasm.cpuMsPerStep / torchResult.cpuMsPerStep).toFixed(2)}x CPU time`,
+      `losses: the first ${CHECKED_LOSSES} steps of all ${checked} runs agree within ${LOSS_RTOL} per batch size`,
     );
+  } else {
+    for (const m of mismatches) console.log(`LOSS MISMATCH ${m}`);
+    process.exitCode = 1;
   }
 
   const file = path.join(settings.buildDir, "bench", "results.json");
-  const body = { date: new Date().toISOString(), machine, steps, batch: BATCH, results, skipped };
+  const body = { date: new Date().toISOString(), machine, steps, results, skipped, mismatches };
   writeFileAtomic(file, JSON.stringify(body, null, 2) + "\n");
   console.log(`wrote ${path.relative(settings.root, file)}`);
 }
@@ -212,7 +310,7 @@ async function main(): Promise<void> {
 const argv = process.argv;
 const at = argv.indexOf("--child");
 if (at >= 0) {
-  child(argv[at + 1] as BackendName, Number(argv[at + 2])).catch((e: unknown) => {
+  child(JSON.parse(argv[at + 1] as string) as Job).catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   });

@@ -1,9 +1,27 @@
 /** Backend selection: one report line, idempotent, forced choices checked, no silent fallback. */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { backendReport, initBackend, type BackendName } from "../lib/backend";
+import {
+  GLES_ROUTE,
+  NATIVE_ROUTE,
+  adapterName,
+  dawnModulePath,
+  isSoftwareAdapter,
+  noAdapterReason,
+  sharedLibraryFound,
+  vulkanDriverManifests,
+  type AdapterInfoLike,
+  type AdapterRoute,
+  type DawnAdapter,
+  type DawnGpu,
+  type Found,
+} from "../lib/backend/dawn";
+import { chooseAdapter } from "../lib/backend/webgpu";
 
 describe("initBackend", () => {
   it("selects the best available backend and says why the better ones were skipped", async () => {
@@ -74,5 +92,141 @@ describe("initBackend", () => {
     assert.equal(out.status, 3, out.stdout + out.stderr);
     assert.match(out.stdout, /backend "tensorflow" was asked for .* but is not available: /);
     assert.match(out.stdout, /@tensorflow\/tfjs-node not installed/);
+  });
+});
+
+describe("webgpu adapter selection", () => {
+  const info = (fields: Partial<AdapterInfoLike>): AdapterInfoLike => ({
+    vendor: "",
+    architecture: "",
+    device: "",
+    description: "",
+    ...fields,
+  });
+  // As Dawn reports them: Mesa through OpenGL ES here, lavapipe, SwiftShader, real GPUs.
+  const llvmpipe = info({
+    device: "llvmpipe-llvm-15-0-6-256-bits-",
+    description: "OpenGL version OpenGL ES 3.2 Mesa 22.3.6",
+  });
+  const software = [
+    llvmpipe,
+    info({ vendor: "mesa", device: "llvmpipe (LLVM 15.0.6, 256 bits)" }),
+    info({ vendor: "google", description: "SwiftShader Device (Subzero)" }),
+    info({ description: "Microsoft Basic Render Driver" }),
+    info({ vendor: "nvidia", isFallbackAdapter: true }),
+  ];
+  const gpus = [
+    info({ vendor: "nvidia", architecture: "hopper", description: "NVIDIA H200" }),
+    info({ vendor: "amd", architecture: "rdna-3", description: "AMD Radeon RX 7900 XTX" }),
+    info({ vendor: "intel", architecture: "gen-9", description: "Intel(R) UHD Graphics 630" }),
+  ];
+
+  it("tells software renderers from GPUs, and names adapters readably", () => {
+    for (const s of software) assert.ok(isSoftwareAdapter(s), JSON.stringify(s));
+    for (const g of gpus) assert.ok(!isSoftwareAdapter(g), JSON.stringify(g));
+    assert.equal(
+      adapterName(llvmpipe),
+      "OpenGL version OpenGL ES 3.2 Mesa 22.3.6, llvmpipe-llvm-15-0-6-256-bits",
+    );
+    assert.equal(adapterName(gpus[0] as AdapterInfoLike), "NVIDIA H200, nvidia hopper");
+    assert.equal(adapterName(info({})), "unnamed adapter");
+  });
+
+  it("never takes a software adapter unless allowed, and says why for every route", async () => {
+    const fake =
+      (infos: (AdapterInfoLike | null)[]) =>
+      async (route: AdapterRoute): Promise<Found<DawnAdapter>> => {
+        const i = [NATIVE_ROUTE, GLES_ROUTE].indexOf(route);
+        const got = infos[i];
+        if (got === null || got === undefined) return { ok: false, reason: `no ${route.label}` };
+        const adapter = {} as GPUAdapter;
+        return { ok: true, value: { adapter, info: got, route, gpu: {} as DawnGpu } };
+      };
+    const routes = [NATIVE_ROUTE, GLES_ROUTE];
+    const refused = await chooseAdapter(routes, false, fake([software[1]!, llvmpipe]));
+    assert.equal(refused.ok, false);
+    assert.match(
+      (refused as { reason: string }).reason,
+      /^no GPU adapter: only a software renderer \(llvmpipe .*DLC_BACKEND=webgpu uses it anyway; only a software renderer \(OpenGL version/,
+    );
+    const forced = await chooseAdapter(routes, true, fake([null, llvmpipe]));
+    assert.ok(forced.ok && forced.value.software && forced.value.dawn.route === GLES_ROUTE);
+    const gpu = await chooseAdapter(routes, false, fake([gpus[0]!, llvmpipe]));
+    assert.ok(gpu.ok && !gpu.value.software && gpu.value.dawn.route === NATIVE_ROUTE);
+    const none = await chooseAdapter(routes, true, fake([null, null]));
+    assert.deepEqual(none, { ok: false, reason: "no GPU adapter: no Vulkan; no OpenGL ES" });
+  });
+
+  it("finds Vulkan driver manifests by the loader's rules, and says which are missing", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-icd-"));
+    try {
+      const empty = { XDG_CONFIG_DIRS: path.join(dir, "none"), XDG_DATA_DIRS: dir };
+      assert.deepEqual(vulkanDriverManifests(empty).found, []);
+      if (process.platform === "linux") {
+        assert.match(
+          noAdapterReason(NATIVE_ROUTE, empty),
+          /no Vulkan driver manifest \(ICD\) in .*VK_DRIVER_FILES/,
+        );
+      }
+      fs.mkdirSync(path.join(dir, "vulkan", "icd.d"), { recursive: true });
+      for (const f of ["nvidia_icd.json", "lvp_icd.x86_64.json", "notes.txt"]) {
+        fs.writeFileSync(path.join(dir, "vulkan", "icd.d", f), "{}");
+      }
+      assert.deepEqual(
+        vulkanDriverManifests(empty).found.map((f) => path.basename(f)),
+        ["lvp_icd.x86_64.json", "nvidia_icd.json"],
+      );
+      if (process.platform === "linux") {
+        assert.match(
+          noAdapterReason(NATIVE_ROUTE, empty),
+          /lvp_icd.x86_64.json \(software\), nvidia_icd.json\)/,
+        );
+      }
+      const explicit = { VK_DRIVER_FILES: path.join(dir, "vulkan", "icd.d", "nvidia_icd.json") };
+      assert.deepEqual(vulkanDriverManifests(explicit).found, [explicit.VK_DRIVER_FILES]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("finds Dawn and shared libraries, or says what to install", function () {
+    if (process.platform !== "linux") this.skip();
+    assert.ok(sharedLibraryFound("libc.so.6"));
+    assert.ok(!sharedLibraryFound("libdlc7-absent.so.9", { LD_LIBRARY_PATH: os.tmpdir() }));
+    const dawn = dawnModulePath({});
+    assert.ok(dawn.ok && fs.existsSync(dawn.value), JSON.stringify(dawn));
+    assert.deepEqual(dawnModulePath({ DLC_DAWN_NODE: "/nonexistent/dawn.node" }), {
+      ok: false,
+      reason: "DLC_DAWN_NODE=/nonexistent/dawn.node: no such file",
+    });
+  });
+
+  it("by default chooses webgpu only on a real GPU, and otherwise says why not", function () {
+    this.timeout(60000);
+    const lib = path.join(__dirname, "..", "lib", "backend");
+    const script =
+      `const b = require(${JSON.stringify(lib)});` +
+      `const w = require(${JSON.stringify(path.join(lib, "webgpu"))});` +
+      `b.initBackend({ quiet: true }).then(r => {` +
+      ` console.log(JSON.stringify({ name: r.name, skipped: r.skipped, adapter: w.webGpuAdapter() }));` +
+      ` process.exit(0); })`;
+    const out = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, DLC_BACKEND: "" },
+    });
+    assert.equal(out.status, 0, out.stderr);
+    const r = JSON.parse(out.stdout.trim().split("\n").pop() as string) as {
+      name: BackendName;
+      skipped: { name: BackendName; reason: string }[];
+      adapter: { name: string; software: boolean } | null;
+    };
+    if (r.name === "webgpu") {
+      assert.ok(r.adapter !== null && !r.adapter.software, JSON.stringify(r.adapter));
+    } else if (r.name !== "tensorflow") {
+      const webgpu = r.skipped.find((s) => s.name === "webgpu");
+      assert.ok(webgpu !== undefined);
+      assert.match(webgpu.reason, /^no GPU adapter: .{20,}/);
+      assert.equal(r.adapter, null, "no webgpu device may be left behind");
+    }
   });
 });

@@ -140,12 +140,13 @@ async function probeCpu(): Promise<Probe> {
     : { ok: false, reason: "the cpu backend did not initialise" };
 }
 
-async function probe(name: BackendName): Promise<Probe> {
+async function probe(name: BackendName, forced: boolean): Promise<Probe> {
   switch (name) {
     case "tensorflow":
       return probeTensorflow();
     case "webgpu":
-      return probeWebGpu();
+      // A software renderer (Mesa's llvmpipe) only when asked for by name.
+      return probeWebGpu({ allowSoftware: forced });
     case "wasm":
       return probeWasm();
     case "cpu":
@@ -157,7 +158,7 @@ async function select(force: BackendName | undefined): Promise<BackendReport> {
   const skipped: { name: BackendName; reason: string }[] = [];
   const candidates = force === undefined ? ORDER : [force];
   for (const name of candidates) {
-    const result = await probe(name);
+    const result = await probe(name, force !== undefined);
     if (result.ok) {
       const why =
         force !== undefined

@@ -1,12 +1,8 @@
-/**
- * Calling the wasm backend's own kernels from inside our kernels. Inside a kernel we
- * deal in TensorInfo (no engine bookkeeping), so every intermediate must be released
- * with `free` or it stays on the wasm heap.
- */
-import * as tf from "@tensorflow/tfjs";
+/** The wasm backend's own kernels, called from inside our kernels (see ../kernel-calls). */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { callKernel, free, type Info } from "../kernel-calls";
 
-export type Info = tf.TensorInfo;
+export type { Info };
 
 /** Runs the wasm backend's kernel `name` directly (no engine, no gradient recording). */
 export function call(
@@ -15,28 +11,13 @@ export function call(
   inputs: Record<string, Info>,
   attrs: Record<string, unknown> = {},
 ): Info {
-  const kernel = tf.getKernel(name, "wasm");
-  if (kernel === undefined) throw new Error(`wasm kernel ${name} is not registered`);
-  const out = kernel.kernelFunc({
-    inputs,
-    backend,
-    attrs: attrs as tf.NamedAttrMap,
-  });
-  if (Array.isArray(out)) throw new Error(`wasm kernel ${name} returned several tensors`);
-  return out;
+  return callKernel("wasm", backend, name, inputs, attrs);
 }
 
-/** Releases intermediates (a reshape shares its data: that only drops one reference). */
-export function free(backend: BackendWasm, ...infos: Info[]): void {
-  for (const info of infos) backend.disposeData(info.dataId);
-}
+export { free };
 
 export function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
   return call(backend, "Reshape", { x }, { shape });
-}
-
-export function transpose(backend: BackendWasm, x: Info, perm: number[]): Info {
-  return call(backend, "Transpose", { x }, { perm });
 }
 
 export function slice(backend: BackendWasm, x: Info, begin: number[], size: number[]): Info {

@@ -1,140 +1,35 @@
 /**
- * The two gradients of a 2-D convolution as forward convolutions that the wasm
- * backend's XNNPACK Conv2D runs (lecture 7.1: the backward pass of a convolution is a
- * convolution, "transposed").
+ * The input gradient of a 2-D convolution (also the forward pass of conv2dTranspose) as
+ * forward convolutions that the wasm backend's XNNPACK Conv2D runs (lecture 7.1: the
+ * backward pass of a convolution is a convolution, "transposed"). The filter gradient, the
+ * same on every backend, is in ../conv2d-backprop.ts.
  *
  * Forward (NHWC): y[n,i,j,o] = sum_{a,b,c} x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] w[a,b,c,o]
  *
- * - filter gradient: dw[a,b,c,o] = sum_{n,i,j} x[..] dy[n,i,j,o], a convolution of x with
- *   batch and channels exchanged ([C, H, W, N]) by the filter dy ([oh, ow, N, O]), the
- *   forward stride acting as dilation and the forward dilation as stride;
- * - input gradient: dx = a stride-1 convolution of dy, zero-dilated by the stride and
- *   padded by (k - 1) * d - pad, with the spatially reversed filter, in/out channels
- *   exchanged. This is also the forward pass of tf.conv2dTranspose. With a stride, most
- *   of the dilated dy is zeros: we split dx into its stride x stride phases instead, each
- *   a convolution of dy itself with the taps that reach it (sub-pixel convolution).
+ * dx = a stride-1 convolution of dy, zero-dilated by the stride and padded by
+ * (k - 1) * d - pad, with the spatially reversed filter, in/out channels exchanged. With a
+ * stride, most of the dilated dy is zeros: we split dx into its stride x stride phases
+ * instead, each a convolution of dy itself with the taps that reach it (sub-pixel
+ * convolution).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { call, free, make, pad, reshape, slice, transpose, view, type Info } from "./calls";
-
-type Pad = tf.Conv2DAttrs["pad"];
+import { convExplicit, forwardInfo, type BackpropAttrs } from "../conv2d-backprop";
+import { free, make, pad, reshape, slice, view, type Info } from "./calls";
 
 /** Up to this many input channels, dx is computed by backpropInputScatter. */
 const SCATTER_MAX_CHANNELS = 4;
-type Rounding = tf.Conv2DAttrs["dimRoundingMode"];
-type Pair = number | [number, number];
 
-function pair(v: Pair | undefined): [number, number] {
-  if (v === undefined) return [1, 1];
-  return typeof v === "number" ? [v, v] : v;
-}
-
-function checkFormat(kernel: string, dataFormat: string | undefined): void {
-  if (dataFormat !== undefined && dataFormat !== "NHWC") {
-    throw new Error(
-      `${kernel} on wasm: dataFormat '${dataFormat}' is not supported; use 'NHWC' (channels last)`,
-    );
-  }
-}
-
-/** Forward convolution with explicit, non-negative padding. */
+/** Forward convolution on wasm with explicit, non-negative padding. */
 function conv(
   backend: BackendWasm,
   x: Info,
   filter: Info,
   strides: [number, number],
   dilations: [number, number],
-  [top, bottom, left, right]: [number, number, number, number],
+  pads: [number, number, number, number],
 ): Info {
-  return call(
-    backend,
-    "Conv2D",
-    { x, filter },
-    {
-      strides,
-      dilations,
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dataFormat: "NHWC",
-    },
-  );
-}
-
-/** The attributes both backprop kernels take. */
-interface BackpropAttrs {
-  strides: Pair;
-  pad: Pad;
-  dataFormat?: "NHWC" | "NCHW";
-  dimRoundingMode?: Rounding;
-  /** Not passed by tfjs today (its conv gradients refuse dilation), accepted all the same. */
-  dilations?: Pair;
-}
-
-interface BackpropFilterAttrs extends BackpropAttrs {
-  filterShape: [number, number, number, number];
-}
-
-/** Checks the data format and resolves the forward convolution's geometry. */
-function forwardInfo(
-  op: string,
-  attrs: BackpropAttrs,
-  inShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-): tf.backend_util.Conv2DInfo {
-  checkFormat(op, attrs.dataFormat);
-  return tf.backend_util.computeConv2DInfo(
-    inShape,
-    filterShape,
-    attrs.strides,
-    pair(attrs.dilations),
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-}
-
-/** dw = conv(x^T, dy^T): [C, H, W, N] * [oh, ow, N, O] -> [C, kh, kw, O] -> [kh, kw, C, O]. */
-export function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs: tf.NamedAttrMap;
-}): Info {
-  const backend = args.backend as BackendWasm;
-  const { x, dy } = args.inputs as { x: Info; dy: Info };
-  const attrs = args.attrs as unknown as BackpropFilterAttrs;
-  const info = forwardInfo(
-    "Conv2DBackpropFilter",
-    attrs,
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-  );
-  const { inHeight: H, inWidth: W, inChannels: C, outChannels: O } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const { dilationHeight: dh, dilationWidth: dw } = info;
-  // dy's own size: tfjs-core's conv gradients drop dimRoundingMode, so info's may differ.
-  const [, oh, ow] = dy.shape;
-  const { top, left } = info.padInfo;
-  // Bottom/right padding so that the output covers exactly kh x kw taps; when the forward
-  // convolution ignored the last rows, the output has extra taps that we slice away.
-  const bottom = Math.max(0, (kh - 1) * dh + (oh - 1) * sh + 1 - H - top);
-  const right = Math.max(0, (kw - 1) * dw + (ow - 1) * sw + 1 - W - left);
-
-  const xT = transpose(backend, x, [3, 1, 2, 0]);
-  const dyT = transpose(backend, dy, [1, 2, 0, 3]);
-  let g = conv(backend, xT, dyT, [dh, dw], [sh, sw], [top, bottom, left, right]);
-  free(backend, xT, dyT);
-  if (g.shape[1] !== kh || g.shape[2] !== kw) {
-    const cut = slice(backend, g, [0, 0, 0, 0], [C, kh, kw, O]);
-    free(backend, g);
-    g = cut;
-  }
-  const out = transpose(backend, g, [1, 2, 0, 3]);
-  free(backend, g);
-  return out;
+  return convExplicit("wasm", backend, x, filter, strides, dilations, pads);
 }
 
 interface BackpropInputAttrs extends BackpropAttrs {
@@ -357,6 +252,7 @@ export function conv2DBackpropInput(args: {
   const attrs = args.attrs as unknown as BackpropInputAttrs;
   const info = forwardInfo(
     "Conv2DBackpropInput",
+    "wasm",
     attrs,
     attrs.inputShape,
     filter.shape as [number, number, number, number],
@@ -397,12 +293,6 @@ export function conv2DBackpropInput(args: {
   if (z !== dy) free(backend, z);
   return out;
 }
-
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: "Conv2DBackpropFilter",
-  backendName: "wasm",
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
-};
 
 export const conv2DBackpropInputConfig: tf.KernelConfig = {
   kernelName: "Conv2DBackpropInput",

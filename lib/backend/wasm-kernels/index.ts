@@ -5,7 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from "./conv2d-backprop";
+import { conv2DBackpropFilterConfig } from "../conv2d-backprop";
+import { conv2DBackpropInputConfig } from "./conv2d-backprop";
 import { withExplicitPadding } from "./conv2d-forward";
 import { maxPoolGradConfig } from "./max-pool-grad";
 import { withHeapSlice } from "./slice";
@@ -27,7 +28,7 @@ function replace(config: tf.KernelConfig): void {
 export function registerWasmKernels(): string[] {
   if (registered !== null) return registered;
   const configs: tf.KernelConfig[] = [
-    conv2DBackpropFilterConfig,
+    conv2DBackpropFilterConfig("wasm"),
     conv2DBackpropInputConfig,
     maxPoolGradConfig,
   ];

@@ -1,0 +1,28 @@
+/**
+ * Calling a backend's own kernels from inside our kernels. Inside a kernel we deal in
+ * TensorInfo (no engine bookkeeping, no gradient recording), so every intermediate must be
+ * released with `free` or its memory stays allocated.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type Info = tf.TensorInfo;
+
+/** Runs the kernel `name` registered for `backendName` directly on `backend`. */
+export function callKernel(
+  backendName: string,
+  backend: tf.KernelBackend,
+  name: string,
+  inputs: Record<string, Info>,
+  attrs: Record<string, unknown> = {},
+): Info {
+  const kernel = tf.getKernel(name, backendName);
+  if (kernel === undefined) throw new Error(`${backendName} kernel ${name} is not registered`);
+  const out = kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
+  if (Array.isArray(out)) throw new Error(`${backendName} kernel ${name} returned several tensors`);
+  return out;
+}
+
+/** Releases intermediates (a reshape shares its data: that only drops one reference). */
+export function free(backend: tf.KernelBackend, ...infos: Info[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
