@@ -201,7 +201,7 @@ describe("webgpu adapter selection", () => {
     });
   });
 
-  it("by default chooses webgpu only on a real GPU, and otherwise says why not", function () {
+  it("by default names a real GPU but does not use it (synchronous reads), and says why", function () {
     this.timeout(60000);
     const lib = path.join(__dirname, "..", "lib", "backend");
     const script =
@@ -220,12 +220,14 @@ describe("webgpu adapter selection", () => {
       skipped: { name: BackendName; reason: string }[];
       adapter: { name: string; software: boolean } | null;
     };
-    if (r.name === "webgpu") {
-      assert.ok(r.adapter !== null && !r.adapter.software, JSON.stringify(r.adapter));
-    } else if (r.name !== "tensorflow") {
+    assert.notEqual(r.name, "webgpu");
+    if (r.name !== "tensorflow") {
       const webgpu = r.skipped.find((s) => s.name === "webgpu");
       assert.ok(webgpu !== undefined);
-      assert.match(webgpu.reason, /^no GPU adapter: .{20,}/);
+      assert.match(
+        webgpu.reason,
+        /^(no GPU adapter: .{20,}|.+ found, not used by default: .+ DLC_BACKEND=webgpu trains on it)$/,
+      );
       assert.equal(r.adapter, null, "no webgpu device may be left behind");
     }
   });

@@ -7,7 +7,10 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { probeWebGpu, webGpuErrors } from "../lib/backend/webgpu";
+import { Linear, ReLU, Sequential } from "../lib/nn";
 import { Rng } from "../lib/random";
+import { meanSquaredError, reconstructionLoss } from "../lib/training/losses";
+import { train } from "../lib/training/train";
 
 const TOL = 1e-3;
 
@@ -457,5 +460,38 @@ describe("webgpu backend vs cpu", function () {
     assert.throws(() => x.dataSync(), /cannot read a GPU tensor synchronously.*await tensor\.data/);
     assert.equal((await x.data()).length, 64 * 64);
     x.dispose();
+  });
+
+  it("train() runs on it (its reads are asynchronous) and logs cpu's losses", async () => {
+    const data = tf.tidy(() => tf.randomUniform([60, 2], -1, 1, "float32", 3));
+    const run = async (backend: string): Promise<number[]> => {
+      await tf.setBackend(backend);
+      const rng = Rng.stream("test/webgpu/train");
+      const model = new Sequential(
+        new Linear(2, 16, { rng }),
+        new ReLU(),
+        new Linear(16, 2, { rng }),
+      );
+      const inputs = tf.tensor(await data.data(), data.shape);
+      const r = await train({
+        model,
+        loss: reconstructionLoss(meanSquaredError),
+        train: { inputs },
+        test: { inputs },
+        epochs: 2,
+        batchSize: 20,
+        progress: false,
+      });
+      model.dispose();
+      inputs.dispose();
+      return [
+        ...(r.log.getColumn("train_loss").toArray() as number[]),
+        ...(r.log.getColumn("test_loss").toArray() as number[]),
+      ];
+    };
+    const want = await run("cpu");
+    const got = await run("webgpu");
+    assert.ok(relErr(got, want) <= TOL, `webgpu ${got} vs cpu ${want}`);
+    data.dispose();
   });
 });

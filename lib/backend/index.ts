@@ -3,7 +3,8 @@
  * works here, and says in one line which one and why the faster ones were skipped.
  *
  * Order: tensorflow (tfjs-node-gpu, with a GPU visible) > tensorflow (tfjs-node) >
- * webgpu (real adapter) > wasm (XNNPACK, with our convolution-gradient kernels) > cpu.
+ * webgpu (real adapter, only when asked for until the notebooks read asynchronously) > wasm
+ * (XNNPACK, with our convolution-gradient kernels) > cpu.
  * DLC_BACKEND=<name> forces one; a forced backend that is not available is an error.
  */
 import * as fs from "node:fs";
@@ -12,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm-kernels";
 import { withWasmThreads } from "./wasm-threads";
-import { probeWebGpu, type Probe } from "./webgpu";
+import { findGpuAdapter, probeWebGpu, type Probe } from "./webgpu";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 
@@ -144,9 +145,19 @@ async function probe(name: BackendName, forced: boolean): Promise<Probe> {
   switch (name) {
     case "tensorflow":
       return probeTensorflow();
-    case "webgpu":
-      // A software renderer (Mesa's llvmpipe) only when asked for by name.
-      return probeWebGpu({ allowSoftware: forced });
+    case "webgpu": {
+      if (forced) return probeWebGpu({ allowSoftware: true });
+      // train() reads tensors asynchronously, but the notebooks' metrics, grids and tables
+      // read them synchronously, which WebGPU cannot: a GPU is named, and used when asked for.
+      const gpu = await findGpuAdapter();
+      if (!gpu.ok) return gpu;
+      return {
+        ok: false,
+        reason:
+          `${gpu.value} found, not used by default: the notebooks read tensors synchronously, ` +
+          "which WebGPU cannot yet; DLC_BACKEND=webgpu trains on it",
+      };
+    }
     case "wasm":
       return probeWasm();
     case "cpu":

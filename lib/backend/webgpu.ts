@@ -173,6 +173,15 @@ export async function chooseAdapter(
 }
 
 /**
+ * Looks for a real GPU adapter without opening a device: its readable name, or why there is
+ * none. (What initBackend reports when webgpu is not asked for.)
+ */
+export async function findGpuAdapter(): Promise<Found<string>> {
+  const chosen = await chooseAdapter([NATIVE_ROUTE], false);
+  return chosen.ok ? { ok: true, value: adapterName(chosen.value.dawn.info) } : chosen;
+}
+
+/**
  * Finds an adapter, registers the `webgpu` backend on it and switches to it. A software
  * adapter is refused unless `allowSoftware`, which also adds Mesa's OpenGL ES route. Later
  * calls reuse the first device.

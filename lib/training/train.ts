@@ -154,49 +154,62 @@ export interface EvaluateOptions {
   epoch?: number;
 }
 
-/** Mean of every loss term over `data`, in batches, without gradients. */
-export function evaluate<M extends Trainable>(
+/**
+ * Mean of every loss term over `data`, in batches, without gradients. Reads the sums back
+ * once, asynchronously (backends such as webgpu have no synchronous read).
+ */
+export async function evaluate<M extends Trainable>(
   model: M,
   loss: LossFn<M>,
   data: TrainingData,
   options: EvaluateOptions = {},
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const n = checkData("evaluation", data);
   const batchSize = positiveInt("evalBatchSize", options.batchSize ?? INFERENCE_BATCH);
   // The same stream every call: test corruptions identical from epoch to epoch.
   const rng = Rng.stream("train/test-transforms", options.seed ?? settings.seed);
   const epoch = options.epoch ?? 0;
-  const sums: Record<string, number> = {};
   const names: string[] = [];
+  // One row per batch: its terms times its size.
+  const rows: tf.Tensor[] = [];
   const tensors = data.targets === undefined ? [data.inputs] : [data.inputs, data.targets];
-  forEachBatch(tensors, batchSize, (batch, start) => {
-    const b = start / batchSize + 1;
-    const ctx: StepContext = { training: false, seed: () => rng.seed(), epoch, step: b };
-    const [x, t] = batch as [tf.Tensor, tf.Tensor | undefined];
-    const { input, target } = transformed(
-      x,
-      t ?? x,
-      ctx,
-      options.inputTransform,
-      options.targetTransform,
-    );
-    const r = loss(model, input, target, ctx);
-    if (names.length === 0) names.push(...termNames(r.terms));
-    const v = tf.stack(pickTerms(r, names, `on the test set (batch ${b})`)).dataSync();
-    const bad = nonFinite(names, v);
-    if (bad !== null) {
-      throw new Error(
-        `evaluate: ${bad} on the test set after epoch ${epoch} (batch ${b}); the model diverged, lower the learning rate`,
+  try {
+    forEachBatch(tensors, batchSize, (batch, start) => {
+      const b = start / batchSize + 1;
+      const ctx: StepContext = { training: false, seed: () => rng.seed(), epoch, step: b };
+      const [x, t] = batch as [tf.Tensor, tf.Tensor | undefined];
+      const { input, target } = transformed(
+        x,
+        t ?? x,
+        ctx,
+        options.inputTransform,
+        options.targetTransform,
       );
-    }
-    const size = x.shape[0] as number;
-    names.forEach((k, i) => {
-      sums[k] = (sums[k] ?? 0) + (v[i] as number) * size;
+      const r = loss(model, input, target, ctx);
+      if (names.length === 0) names.push(...termNames(r.terms));
+      const terms = tf.stack(pickTerms(r, names, `on the test set (batch ${b})`));
+      rows.push(tf.keep(tf.mul(terms, x.shape[0] as number)));
     });
-  });
-  const means: Record<string, number> = {};
-  for (const [k, s] of Object.entries(sums)) means[k] = s / n;
-  return means;
+    const packed = tf.stack(rows);
+    const values = await packed.data();
+    packed.dispose();
+    const sums = new Array<number>(names.length).fill(0);
+    rows.forEach((_, b) => {
+      const row = values.subarray(b * names.length, (b + 1) * names.length);
+      const bad = nonFinite(names, row);
+      if (bad !== null) {
+        throw new Error(
+          `evaluate: ${bad} on the test set after epoch ${epoch} (batch ${b + 1}); the model diverged, lower the learning rate`,
+        );
+      }
+      row.forEach((v, i) => {
+        sums[i] = (sums[i] as number) + v;
+      });
+    });
+    return Object.fromEntries(names.map((k, i) => [k, (sums[i] as number) / n]));
+  } finally {
+    tf.dispose(rows);
+  }
 }
 
 /** Sum of squares of every gradient, as one scalar (for the finiteness check). */
@@ -273,7 +286,9 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
           step: b + 1,
         };
         const where = `at epoch ${epoch}, step ${b + 1} (step ${step + 1} overall)`;
-        tf.tidy(() => {
+        // The step's terms and gradients are read back asynchronously (webgpu has no
+        // synchronous read), then applied only when finite.
+        const { packed, grads } = tf.tidy(() => {
           const indices = tf.tensor1d(idx, "int32");
           const x = tf.gather(options.train.inputs, indices);
           const t = options.train.targets ? tf.gather(options.train.targets, indices) : x;
@@ -285,32 +300,34 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
             options.targetTransform,
           );
           let terms: tf.Scalar[] = [];
-          try {
-            const { grads } = tf.variableGrads(() => {
-              const r = loss(model, input, target, ctx);
-              if (names.length === 0) names.push(...termNames(r.terms));
-              // Kept past variableGrads' own tidy to be read below, then freed.
-              terms = pickTerms(r, names, where).map((s) => tf.keep(s));
-              return r.loss;
-            }, vars);
-            // One read back per step: the terms and the gradient's squared norm.
-            const values = tf.stack([...terms, squaredNorm(grads)]).dataSync();
-            const bad = nonFinite([...names, "gradient squared norm"], values);
-            if (bad !== null) {
-              throw new Error(
-                `train: ${bad} ${where}; stopped before updating the parameters. Lower the learning rate or check the inputs and the loss.`,
-              );
-            }
-            optimizer.applyGradients(grads);
-            names.forEach((k, i) => {
-              const v = (values[i] as number) * idx.length;
-              sums[k] = (sums[k] ?? 0) + v;
-              windowSums[k] = (windowSums[k] ?? 0) + v;
-            });
-          } finally {
-            tf.dispose(terms);
-          }
+          const g = tf.variableGrads(() => {
+            const r = loss(model, input, target, ctx);
+            if (names.length === 0) names.push(...termNames(r.terms));
+            // Kept past variableGrads' own tidy to be stacked below.
+            terms = pickTerms(r, names, where).map((s) => tf.keep(s));
+            return r.loss;
+          }, vars).grads;
+          const stacked = tf.stack([...terms, squaredNorm(g)]);
+          tf.dispose(terms);
+          return { packed: stacked, grads: g };
         });
+        try {
+          const values = await packed.data();
+          const bad = nonFinite([...names, "gradient squared norm"], values);
+          if (bad !== null) {
+            throw new Error(
+              `train: ${bad} ${where}; stopped before updating the parameters. Lower the learning rate or check the inputs and the loss.`,
+            );
+          }
+          optimizer.applyGradients(grads);
+          names.forEach((k, i) => {
+            const v = (values[i] as number) * idx.length;
+            sums[k] = (sums[k] ?? 0) + v;
+            windowSums[k] = (windowSums[k] ?? 0) + v;
+          });
+        } finally {
+          tf.dispose([packed, ...Object.values(grads)]);
+        }
         step++;
         seen += idx.length;
         windowSeen += idx.length;
@@ -337,7 +354,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
         row[`train_${k}`] = (sums[k] ?? NaN) / seen;
       }
       if (options.test) {
-        const testMeans = evaluate(model, loss, options.test, {
+        const testMeans = await evaluate(model, loss, options.test, {
           batchSize: options.evalBatchSize,
           inputTransform: options.inputTransform,
           targetTransform: options.targetTransform,
