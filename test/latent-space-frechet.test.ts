@@ -1,7 +1,9 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
 import { featureMoments, frechetDistance, type FeatureMoments } from "../lib/metrics/frechet";
-import { symmetricEigen } from "../lib/models/pca";
+import { symmetricEigen } from "../lib/linalg";
+import { MnistClassifier } from "../lib/models";
 import { Rng } from "../lib/random";
 
 function close(actual: number, expected: number, tol: number, what: string): void {
@@ -56,7 +58,7 @@ function rotate(m: FeatureMoments, r: Float64Array): FeatureMoments {
 
 describe("metrics/frechet", () => {
   before(async () => {
-    await tf.setBackend("cpu");
+    await initBackend({ quiet: true });
   });
 
   it("closed forms: 1-D (m1 - m2)^2 + (s1 - s2)^2, diagonal sums, disjoint supports", () => {
@@ -130,5 +132,24 @@ describe("metrics/frechet", () => {
       /dimensions differ/,
     );
     tf.dispose([fx, fy, one]);
+  });
+
+  it("MnistClassifier.features: the penultimate layer, whose last Linear gives the logits", () => {
+    const clf = new MnistClassifier({ nbChannels: 4, nbHidden: 16, seed: 0 });
+    const x = tf.randomUniform([5, 1, 28, 28], 0, 1, "float32", 2) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const f = clf.features(x, 2);
+      assert.deepEqual(f.shape, [5, 16]);
+      assert.ok(tf.min(f).dataSync()[0]! >= 0, "after the ReLU");
+      const logits = clf.net.layers.at(-1)!.forward(f);
+      const diff = tf.max(tf.abs(tf.sub(logits, clf.forward(x)))).dataSync()[0]!;
+      assert.ok(diff < 1e-5, `logits from the features differ by ${diff}`);
+    });
+    assert.equal(tf.memory().numTensors, before);
+    const nhwc = tf.zeros([1, 28, 28, 1]) as tf.Tensor4D;
+    assert.throws(() => clf.features(nhwc), /\[N, 1, 28, 28\]/);
+    tf.dispose([x, nhwc]);
+    clf.dispose();
   });
 });

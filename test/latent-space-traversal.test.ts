@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
 import {
   concentration,
   factorReference,
@@ -35,7 +36,7 @@ const range = (a: number, b: number): number[] =>
 
 describe("metrics/stroke", () => {
   before(async () => {
-    await tf.setBackend("cpu");
+    await initBackend({ quiet: true });
   });
 
   it("strokeStatistics: exact on a point, a vertical bar, a 45° line, a sheared block, an empty image", () => {

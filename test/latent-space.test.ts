@@ -1,14 +1,13 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
 import {
   activeUnits,
-  klPerDimension,
   ksCriticalValue,
   ksDistance,
   latentStatistics,
   normalCdf,
 } from "../lib/metrics/latent-space";
-import { vaeKl } from "../lib/training/losses";
 import { Rng } from "../lib/random";
 
 function close(actual: number, expected: number, tol: number, what: string): void {
@@ -36,7 +35,7 @@ function codes(n: number, d: number, draw: (j: number) => number): tf.Tensor2D {
 
 describe("metrics/latent-space", () => {
   before(async () => {
-    await tf.setBackend("cpu");
+    await initBackend({ quiet: true });
   });
 
   it("normalCdf: reference values to 1e-14, symmetry, location and scale", () => {
@@ -157,37 +156,6 @@ describe("metrics/latent-space", () => {
     const bad = tf.tensor2d([[0], [NaN]]);
     assert.throws(() => latentStatistics(bad), /code 1, dimension 0 is NaN/);
     tf.dispose([z, z4, nhwc, constant, bad]);
-  });
-
-  it("klPerDimension: the lecture's terms per dimension; they sum to vaeKl's kl_loss", () => {
-    const rng = new Rng(5);
-    const mu = codes(64, 6, (j) => (j < 3 ? rng.normal(0, 1.5) : rng.normal(0, 0.01)));
-    const logvar = codes(64, 6, (j) => (j < 3 ? rng.normal(-2, 0.5) : rng.normal(0, 0.01)));
-    const kl = klPerDimension(mu, logvar);
-    const m = mu.arraySync();
-    const lv = logvar.arraySync();
-    for (let j = 0; j < 6; j++) {
-      let e = 0;
-      for (let i = 0; i < 64; i++) {
-        const a = m[i]?.[j] as number;
-        const b = lv[i]?.[j] as number;
-        e += 0.5 * (a * a + Math.exp(b) - 1 - b);
-      }
-      close(kl[j] as number, e / 64, 1e-9, `kl ${j}`);
-    }
-    const total = vaeKl(mu, logvar);
-    close(
-      kl.reduce((a, b) => a + b, 0),
-      total.dataSync()[0] as number,
-      1e-4,
-      "sum = kl_loss",
-    );
-    // The three informative dimensions are active, the three near the prior (KL ~ 1e-4) are not.
-    assert.deepEqual(activeUnits(kl), [0, 1, 2]);
-    const mu4 = tf.reshape(mu, [64, 6, 1, 1]);
-    const other = tf.zeros([64, 5]);
-    assert.throws(() => klPerDimension(mu4, other), /same shape/);
-    tf.dispose([mu, logvar, total, mu4, other]);
   });
 
   it("activeUnits: a strict threshold, 0.01 by default", () => {

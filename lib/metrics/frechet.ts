@@ -5,7 +5,7 @@
  * Inception-v3 features): call it the Fréchet distance in that classifier's feature space.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { meanAndCovariance, symmetricEigen } from "../models/pca";
+import { meanAndCovariance, symmetricEigen } from "../linalg";
 
 /** A Gaussian summary of n feature vectors of dimension dim (covariance row-major, dim x dim). */
 export interface FeatureMoments {

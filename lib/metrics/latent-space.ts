@@ -1,8 +1,7 @@
 /**
  * Is each dimension of a latent code N(0, 1)? The measures of lecture 7.4's "are the latent
  * features normal?": per-dimension mean and standard deviation, the Kolmogorov–Smirnov distance
- * to N(0, 1) and to the normal fitted to the dimension, and, for a VAE, the KL of each posterior
- * dimension to the prior and the active units it defines.
+ * to N(0, 1) and to the normal fitted to the dimension, and a VAE's active units.
  *
  * Codes are [N, d] or [N, d, 1, 1] (PyTorch's layout); sums are taken in Float64.
  */
@@ -127,33 +126,8 @@ export function latentStatistics(codes: tf.Tensor): DimensionStatistics[] {
 }
 
 /**
- * The KL of each dimension of a VAE's posterior N(mu, exp(logvar)) to the prior N(0, 1), averaged
- * over the codes: -0.5 * (1 + logvar - mu^2 - exp(logvar)) per dimension, the terms of the
- * lecture's kl_loss (their sum over dimensions is kl_loss on the same batch).
- */
-export function klPerDimension(mu: tf.Tensor, logvar: tf.Tensor): Float64Array {
-  const m = codeMatrix(mu, "klPerDimension (mu)");
-  const v = codeMatrix(logvar, "klPerDimension (logvar)");
-  if (m.n !== v.n || m.d !== v.d) {
-    throw new Error(
-      `klPerDimension: mu [${mu.shape}] and logvar [${logvar.shape}] must have the same shape`,
-    );
-  }
-  const kl = new Float64Array(m.d);
-  for (let i = 0; i < m.n; i++) {
-    for (let j = 0; j < m.d; j++) {
-      const mj = m.values[i * m.d + j] as number;
-      const lv = v.values[i * m.d + j] as number;
-      kl[j] = (kl[j] as number) - 0.5 * (1 + lv - mj * mj - Math.exp(lv));
-    }
-  }
-  for (let j = 0; j < m.d; j++) kl[j] = (kl[j] as number) / m.n;
-  return kl;
-}
-
-/**
- * The indices of the dimensions whose value exceeds `threshold`. With klPerDimension over the test
- * set and 0.01 nat, the active units: a dimension whose posterior never leaves the prior carries
+ * The indices of the dimensions whose value exceeds `threshold`. With a VAE's KL per dimension on
+ * the test set (vaeKlPerDimension, logged by vaeLoss as test_kl_j) and 0.01 nat, the active units: a dimension whose posterior never leaves the prior carries
  * no information. (Burda et al. 2016 apply the same 0.01 to the variance of mu over the data,
  * std^2 in latentStatistics; both counts agree on a collapsed dimension.)
  */
