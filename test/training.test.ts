@@ -253,6 +253,8 @@ describe("training", function () {
         "test_loss",
         "test_kl",
         "test_fit",
+        "test_kl_0",
+        "test_kl_1",
         "seconds",
         "images_per_s",
       ]);

@@ -17,6 +17,7 @@ export {
   crossEntropy,
   splitMuLogvar,
   vaeKl,
+  vaeKlPerDimension,
   reparameterize,
   reconstructionLoss,
   vaeLoss,

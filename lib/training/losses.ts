@@ -106,16 +106,31 @@ export function splitMuLogvar(param: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
   return tf.split(param, 2, 1) as [tf.Tensor4D, tf.Tensor4D];
 }
 
+/** 7.4: kl = -0.5 * (1 + logvar_f - mu_f.pow(2) - logvar_f.exp()), element by element. */
+function klElements(muF: tf.Tensor, logvarF: tf.Tensor): tf.Tensor {
+  return tf.mul(-0.5, tf.sub(tf.sub(tf.add(1, logvarF), tf.square(muF)), tf.exp(logvarF)));
+}
+
 /**
  * 7.4: kl = -0.5 * (1 + logvar_f - mu_f.pow(2) - logvar_f.exp()); kl_loss = kl.sum() / N,
  * the closed form of D_KL(N(mu, diag(sigma^2)) || N(0, I)) averaged over the batch.
  */
 export function vaeKl(muF: tf.Tensor, logvarF: tf.Tensor): tf.Scalar {
   checkSameShape("vaeKl", muF, logvarF);
-  return tf.tidy(() => {
-    const kl = tf.mul(-0.5, tf.sub(tf.sub(tf.add(1, logvarF), tf.square(muF)), tf.exp(logvarF)));
-    return tf.div(tf.sum(kl), muF.shape[0] ?? 1);
-  });
+  return tf.tidy(() => tf.div(tf.sum(klElements(muF, logvarF)), muF.shape[0] ?? 1));
+}
+
+/**
+ * kl_loss split by latent dimension (dim 1): kl summed over every other axis, / N. Its entries
+ * sum to vaeKl; a dimension above 0.01 nat on the test set is an active unit.
+ */
+export function vaeKlPerDimension(muF: tf.Tensor, logvarF: tf.Tensor): tf.Tensor1D {
+  checkSameShape("vaeKlPerDimension", muF, logvarF);
+  if (muF.rank < 2) {
+    throw new Error(`vaeKlPerDimension: expected mu [N, d, ...], got [${muF.shape.join(", ")}]`);
+  }
+  const others = muF.shape.map((_, i) => i).filter((i) => i !== 1);
+  return tf.tidy(() => tf.div(tf.sum(klElements(muF, logvarF), others), muF.shape[0] ?? 1));
 }
 
 /** 7.4: z = randn_like(mu_f) * exp(0.5 * logvar_f) + mu_f (the re-parameterization trick). */
@@ -154,7 +169,8 @@ export interface VaeLossOptions {
 /**
  * 7.4's loss, exactly the lecture's code: param_f = encode(input), split into mu_f and
  * logvar_f, kl_loss, z sampled by re-parameterization, fit_loss = 0.5 * sum((decode(z) -
- * input)^2) / N, loss = beta * kl_loss + fit_loss. Logs `kl` and `fit` separately.
+ * input)^2) / N, loss = beta * kl_loss + fit_loss. Logs `kl` and `fit` separately, and on the
+ * test set the KL of each latent dimension j as `kl_j` (the active units).
  */
 export function vaeLoss(options: VaeLossOptions = {}): LossFn<VariationalCodec> {
   const beta = options.beta ?? 1;
@@ -166,7 +182,13 @@ export function vaeLoss(options: VaeLossOptions = {}): LossFn<VariationalCodec> 
     const z = reparameterize(muF, logvarF, ctx.seed());
     const fit = halfSumSquaredError(model.decode(z), target);
     const loss = beta === 1 ? tf.add(kl, fit) : tf.add(tf.mul(beta, kl), fit);
-    return { loss: loss as tf.Scalar, terms: { kl, fit } };
+    const terms: Record<string, tf.Scalar> = { kl, fit };
+    if (!ctx.training) {
+      tf.unstack(vaeKlPerDimension(muF, logvarF)).forEach((v, j) => {
+        terms[`kl_${j}`] = v as tf.Scalar;
+      });
+    }
+    return { loss: loss as tf.Scalar, terms };
   };
 }
 
