@@ -16,3 +16,31 @@ export {
   type Probabilities,
   type ConfidenceSummary,
 } from "./classification";
+export {
+  normalCdf,
+  ksDistance,
+  ksCriticalValue,
+  latentStatistics,
+  activeUnits,
+  type DimensionStatistics,
+} from "./latent-space";
+export { featureMoments, frechetDistance, type FeatureMoments } from "./frechet";
+export {
+  strokeStatistics,
+  STROKE_STATISTICS,
+  type StrokeStatistics,
+  type StrokeStatisticName,
+} from "./stroke";
+export {
+  FACTORS,
+  factorReference,
+  traversalEffects,
+  giniImpurity,
+  withinGroupVariance,
+  concentration,
+  type Factor,
+  type FactorReference,
+  type DimensionEffects,
+  type TraversalEffects,
+  type TraversalEffectsOptions,
+} from "./disentanglement";

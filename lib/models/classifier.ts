@@ -26,6 +26,13 @@ export interface ClassifierOptions {
   seed?: number;
 }
 
+function checkImages(x: tf.Tensor): tf.Tensor {
+  if (x.rank !== 4 || x.shape[1] !== 1 || x.shape[2] !== 28 || x.shape[3] !== 28) {
+    throw new Error(`MnistClassifier: expected images [N, 1, 28, 28], got [${x.shape.join(", ")}]`);
+  }
+  return x;
+}
+
 /** Images [N, 1, 28, 28] -> logits [N, classes]. */
 export class MnistClassifier extends Module implements ConfiguredModule {
   readonly name = "MnistClassifier";
@@ -67,12 +74,16 @@ export class MnistClassifier extends Module implements ConfiguredModule {
 
   /** Logits [N, classes]. */
   override forward(x: tf.Tensor): tf.Tensor2D {
-    if (x.rank !== 4 || x.shape[1] !== 1 || x.shape[2] !== 28 || x.shape[3] !== 28) {
-      throw new Error(
-        `MnistClassifier: expected images [N, 1, 28, 28], got [${x.shape.join(", ")}]`,
-      );
-    }
-    return this.net.forward(x) as tf.Tensor2D;
+    return this.net.forward(checkImages(x)) as tf.Tensor2D;
+  }
+
+  /**
+   * The penultimate layer [N, hidden] (the fully connected layer after its ReLU): the features
+   * in which 7.4 compares decoded samples with real images (a Fréchet distance).
+   */
+  features(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): tf.Tensor2D {
+    const trunk = new Sequential(...this.net.layers.slice(0, -1));
+    return mapBatches(images, batchSize, (b) => trunk.forward(checkImages(b)) as tf.Tensor2D);
   }
 
   /** Class probabilities [N, classes] (softmax), computed in batches; the caller disposes. */

@@ -15,6 +15,7 @@ export {
   type MNISTUpscalerOptions,
   type StackOptions,
 } from "./autoencoder";
+export { VAE, type VAEOptions, type Posterior } from "./vae";
 export { MnistClassifier, type ClassifierOptions } from "./classifier";
 export { PCA, type PCAFitOptions } from "./pca";
 export {
@@ -24,4 +25,5 @@ export {
   sampleGaussian,
   type DiagonalGaussian,
 } from "./latent";
+export { latentTraversal, type DecodeCodes } from "./traversal";
 export { formatSizeTable, traceModule, sizeLabel, type LayerRow } from "./summary";
