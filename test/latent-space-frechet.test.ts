@@ -1,7 +1,12 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { featureMoments, frechetDistance, type FeatureMoments } from "../lib/metrics/frechet";
+import {
+  featureMoments,
+  frechetDistance,
+  imageFeatureMoments,
+  type FeatureMoments,
+} from "../lib/metrics/frechet";
 import { symmetricEigen } from "../lib/linalg";
 import { MnistClassifier } from "../lib/models";
 import { Rng } from "../lib/random";
@@ -146,6 +151,15 @@ describe("metrics/frechet", () => {
       const diff = tf.max(tf.abs(tf.sub(logits, clf.forward(x)))).dataSync()[0]!;
       assert.ok(diff < 1e-5, `logits from the features differ by ${diff}`);
     });
+    assert.equal(tf.memory().numTensors, before);
+    // Moments of the features, which are freed.
+    const f = clf.features(x);
+    const direct = featureMoments(f);
+    f.dispose();
+    assert.deepEqual(
+      imageFeatureMoments((b) => clf.features(b), x),
+      direct,
+    );
     assert.equal(tf.memory().numTensors, before);
     const nhwc = tf.zeros([1, 28, 28, 1]) as tf.Tensor4D;
     assert.throws(() => clf.features(nhwc), /\[N, 1, 28, 28\]/);

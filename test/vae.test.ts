@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { activeUnits } from "../lib/metrics/latent-space";
 import { AutoEncoder } from "../lib/models";
-import { VAE } from "../lib/models/vae";
+import { VAE, loggedKlPerDimension } from "../lib/models/vae";
 import { Rng } from "../lib/random";
 import {
   halfSumSquaredError,
@@ -256,6 +256,8 @@ describe("VAE (7.4)", function () {
     assert.ok(Math.abs(sum - last.test_kl!) < 1e-4 * last.test_kl!, `${kls} vs ${last.test_kl}`);
     assert.ok(r.log.columns.includes("test_kl_0") && !r.log.columns.includes("train_kl_0"));
     assert.ok(activeUnits(kls).length >= 1, `an active unit among ${kls}`);
+    assert.deepEqual(loggedKlPerDimension(r.log), kls);
+    assert.throws(() => loggedKlPerDimension(r.history), /no test_kl_0 column/);
     vae.dispose();
   });
 });

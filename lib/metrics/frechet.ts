@@ -4,7 +4,7 @@
  * uses. With our small MNIST classifier's penultimate layer it is not "FID" (that name means
  * Inception-v3 features): call it the Fréchet distance in that classifier's feature space.
  */
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { meanAndCovariance, symmetricEigen } from "../linalg";
 
 /** A Gaussian summary of n feature vectors of dimension dim (covariance row-major, dim x dim). */
@@ -28,6 +28,22 @@ export function featureMoments(features: tf.Tensor2D): FeatureMoments {
     }
   }
   return { mean, covariance, dim };
+}
+
+/**
+ * featureMoments of features(images), freed afterwards: e.g. a classifier's penultimate layer on
+ * decoded samples, or on the test images.
+ */
+export function imageFeatureMoments(
+  features: (images: tf.Tensor4D) => tf.Tensor2D,
+  images: tf.Tensor4D,
+): FeatureMoments {
+  const f = features(images);
+  try {
+    return featureMoments(f);
+  } finally {
+    f.dispose();
+  }
 }
 
 /** C = A B for n x n row-major matrices. */

@@ -24,7 +24,12 @@ export {
   activeUnits,
   type DimensionStatistics,
 } from "./latent-space";
-export { featureMoments, frechetDistance, type FeatureMoments } from "./frechet";
+export {
+  featureMoments,
+  imageFeatureMoments,
+  frechetDistance,
+  type FeatureMoments,
+} from "./frechet";
 export {
   strokeStatistics,
   STROKE_STATISTICS,

@@ -15,7 +15,7 @@ export {
   type MNISTUpscalerOptions,
   type StackOptions,
 } from "./autoencoder";
-export { VAE, type VAEOptions, type Posterior } from "./vae";
+export { VAE, loggedKlPerDimension, type VAEOptions, type Posterior } from "./vae";
 export { MnistClassifier, type ClassifierOptions } from "./classifier";
 export { PCA, type PCAFitOptions } from "./pca";
 export {

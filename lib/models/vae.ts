@@ -6,6 +6,7 @@
  * decodes it, so the VAE is a Codec like the autoencoder and PCA.
  */
 import * as tf from "@tensorflow/tfjs";
+import type pl from "nodejs-polars";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { splitMuLogvar, type VariationalCodec } from "../training/losses";
@@ -71,4 +72,21 @@ export class VAE extends EncoderDecoder implements VariationalCodec {
       return this.decoder.forwardChannelsLast(mu);
     });
   }
+}
+
+/**
+ * The KL of each latent dimension on the test set after the last epoch, from a training log of
+ * vaeLoss (its columns test_kl_0, test_kl_1, ...).
+ */
+export function loggedKlPerDimension(log: pl.DataFrame): number[] {
+  const out: number[] = [];
+  for (let j = 0; log.columns.includes(`test_kl_${j}`); j++) {
+    out.push(log.getColumn(`test_kl_${j}`).toArray().at(-1) as number);
+  }
+  if (out.length === 0) {
+    throw new Error(
+      "loggedKlPerDimension: the log has no test_kl_0 column; train with vaeLoss and a test set",
+    );
+  }
+  return out;
 }
