@@ -232,7 +232,7 @@ describe("VAE (7.4)", function () {
     const vae = new VAE({ embeddingDim: d, nbChannels: 8, seed: 4 });
     setPosteriorBias(vae, 2, 1); // KL about 0.5 * (4 + e - 1 - 1) = 2.4 nats per dimension
     const loss = vaeLoss();
-    const before = evaluate(vae, loss, { inputs: testImages }, { seed: 1 });
+    const before = await evaluate(vae, loss, { inputs: testImages }, { seed: 1 });
     assert.ok(before.kl! > 2 * d, `initial KL ${before.kl}`);
     const tensors = tf.memory().numTensors;
     const r = await train({
