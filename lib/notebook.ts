@@ -20,6 +20,7 @@ import type { ConfiguredModule } from "./models/config";
 import { Rng, seedFor } from "./random";
 import { type DatasetName, type Settings, settings } from "./settings";
 import { type Json, trainOrLoad } from "./training/checkpoint";
+import { Interrupted, cellInterrupted } from "./training/interrupt";
 import type { LossFn } from "./training/losses";
 import { type Transform, train } from "./training/train";
 import { Figure } from "./viz/figures";
@@ -163,19 +164,22 @@ export class NotebookContext {
    * the same spec from another notebook loads the same checkpoint.
    */
   async trainOrLoad<M extends ConfiguredModule>(spec: TrainSpec<M>): Promise<Trained<M>> {
+    // The rest of a cell that Interrupt ended (tslab lets it run on) loads and trains nothing.
+    if (cellInterrupted()) throw new Interrupted(`${spec.name}: interrupted; nothing loaded`);
     const epochs = spec.epochs ?? 1;
     const batchSize = spec.batchSize ?? 100;
     const learningRate = spec.learningRate ?? 1e-3;
     const targets = spec.targets ?? "images";
     const modelSeed = seedFor(spec.name, this.seed);
-    let config: Json = null;
-    const build = (): M => {
-      const m = spec.model(modelSeed);
-      config = m.config;
-      return m;
-    };
-    const probe = build();
+    const probe = spec.model(modelSeed);
+    const config: Json = probe.config;
     probe.dispose();
+    // The model trainOrLoad builds: freed if the training fails or is interrupted.
+    let built: M | undefined;
+    const build = (): M => {
+      built = spec.model(modelSeed);
+      return built;
+    };
     const key = {
       name: spec.name,
       model: config,
@@ -211,7 +215,10 @@ export class NotebookContext {
           }),
         ),
       { dir: this.settings.checkpointDir },
-    );
+    ).catch((e: unknown) => {
+      built?.dispose();
+      throw e;
+    });
     const previous = owned.get(spec.name);
     if (previous !== undefined && previous !== result.model) previous.dispose();
     owned.set(spec.name, result.model);

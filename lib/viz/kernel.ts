@@ -60,6 +60,20 @@ export function inNotebook(): boolean {
   return jupyter !== null && jupyter.lastWriteDisplayData !== null;
 }
 
+/** True inside a tslab kernel process (whether or not a cell is running). */
+export function inKernel(): boolean {
+  return kernelJupyter() !== null;
+}
+
+/**
+ * An opaque token of the cell execution running now (null outside a kernel or before the
+ * first cell): tslab makes a new output writer for every execute request, so two calls
+ * return the same token exactly when they run in the same execution.
+ */
+export function currentExecution(): object | null {
+  return kernelJupyter()?.lastWriteDisplayData ?? null;
+}
+
 /**
  * Publishes one display_data message carrying every mime type of `bundle`.
  * With `displayId`, the first call (update false) creates the output and later calls
