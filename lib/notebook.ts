@@ -23,6 +23,7 @@ import { type Json, trainOrLoad } from "./training/checkpoint";
 import { Interrupted, cellInterrupted } from "./training/interrupt";
 import type { LossFn } from "./training/losses";
 import { type Transform, train } from "./training/train";
+import { installErrorDisplay } from "./viz/errors";
 import { Figure } from "./viz/figures";
 import { saveTable, showTable } from "./viz/tables";
 import type pl from "nodejs-polars";
@@ -274,6 +275,8 @@ export async function notebook(
       `notebook: dataset must be "mnist" or "fashion-mnist", got "${String(dataset)}"`,
     );
   }
+  // In a kernel: errors print their message first, freed tensors name what to re-run.
+  installErrorDisplay();
   const backend = await initBackend();
   const mode = settings.quick
     ? `quick mode (the first ${QUICK_SIZES.train.toLocaleString("en-US")} training and ${QUICK_SIZES.test} test images)`

@@ -1,7 +1,8 @@
 /**
  * The notebooks as a student uses them, at the message level: a tslab kernel driven through
  * jupyter_client (test/kernel_session.py) as the Notebook front end drives it. Interrupt
- * stops a training within a step and saves nothing.
+ * stops a training within a step and saves nothing; cells re-run after Run All; errors
+ * print the library's message first and name the variable and cell of a freed tensor.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -171,5 +172,57 @@ describe("notebooks in a live kernel (jupyter_client)", function () {
     const saved = files(checkpoints).filter((f) => f.endsWith("manifest.json"));
     assert.equal(saved.length, 1, `checkpoints: ${files(checkpoints).join(", ")}`);
     assert.match(saved[0] as string, /^tiny-c-/);
+  });
+
+  it("7.1: every cell re-runs after Run All, in the orders a student uses", () => {
+    const nb = path.join(notebooks, "7.1-transposed-convolutions.ipynb");
+    const results = session(
+      [
+        { notebook: nb, cells: "all" },
+        // Figures again, a table, the matrix check, the layers redefined then drawn again.
+        { notebook: nb, cells: [13, 21, 26, 15, 10, 25, 26, 3, 5, 18, 19] },
+      ],
+      { DLC_FIGURES_DIR: figures },
+    );
+    for (const r of results) assert.equal(r.status, "ok", show(r));
+    const code = JSON.parse(fs.readFileSync(nb, "utf8")).cells.filter(
+      (c: { cell_type: string }) => c.cell_type === "code",
+    ).length;
+    assert.equal(results.length, code + 11);
+  });
+
+  it("7.2: every cell re-runs after Run All; a freed model names its variable and cell", () => {
+    const nb = path.join(notebooks, "7.2-deep-autoencoders.ipynb");
+    const results = session(
+      [
+        { notebook: nb, cells: "all" },
+        // The training cell again (checkpoints load; the previous models are freed), then
+        // the cells that use the models, the data cell, and the figures.
+        { notebook: nb, cells: [7, 12, 15, 20, 22, 3, 12, 8, 16, 14, 18] },
+        { code: "const enc = autoencoders.get(8)!.encoder;", label: "take a part" },
+        { notebook: nb, cells: [7] },
+        { code: "enc.forward(X);", label: "use the freed part" },
+        { sleep: 1 },
+        { code: "autoencoders.get(8)!.forward(tf.zeros([1, 3, 28, 28]));", label: "bad input" },
+      ],
+      { DLC_FIGURES_DIR: figures, MNIST_DIR: process.env.MNIST_DIR ?? "" },
+    );
+    const [freed, bad] = results.slice(-2) as [CellResult, CellResult];
+    for (const r of results.slice(0, -2)) assert.equal(r.status, "ok", show(r));
+
+    assert.equal(freed.status, "error", show(freed));
+    const first = freed.stderr.split("\n")[0] as string;
+    assert.match(
+      first,
+      /^\w*Error: `enc` \(In \[\d+\]: `const enc = autoencoders\.get\(8\)!\.encoder;`\)/,
+    );
+    assert.match(first, /re-run the cell that defines `enc`, then this one/);
+
+    assert.equal(bad.status, "error", show(bad));
+    assert.match(
+      bad.stderr.split("\n")[0] as string,
+      /^Error: AutoEncoder: expected images \[N, 1, 28, 28\], got \[1, 3, 28, 28\]$/,
+    );
+    assert.doesNotMatch(bad.stderr, /tf-core|throw ex/, bad.stderr);
   });
 });
