@@ -20,8 +20,10 @@ import type { ConfiguredModule } from "./models/config";
 import { Rng, seedFor } from "./random";
 import { type DatasetName, type Settings, settings } from "./settings";
 import { type Json, trainOrLoad } from "./training/checkpoint";
+import { Interrupted, cellInterrupted } from "./training/interrupt";
 import type { LossFn } from "./training/losses";
 import { type Transform, train } from "./training/train";
+import { installErrorDisplay } from "./viz/errors";
 import { Figure } from "./viz/figures";
 import { saveTable, showTable } from "./viz/tables";
 import type pl from "nodejs-polars";
@@ -163,19 +165,22 @@ export class NotebookContext {
    * the same spec from another notebook loads the same checkpoint.
    */
   async trainOrLoad<M extends ConfiguredModule>(spec: TrainSpec<M>): Promise<Trained<M>> {
+    // The rest of a cell that Interrupt ended (tslab lets it run on) loads and trains nothing.
+    if (cellInterrupted()) throw new Interrupted(`${spec.name}: interrupted; nothing loaded`);
     const epochs = spec.epochs ?? 1;
     const batchSize = spec.batchSize ?? 100;
     const learningRate = spec.learningRate ?? 1e-3;
     const targets = spec.targets ?? "images";
     const modelSeed = seedFor(spec.name, this.seed);
-    let config: Json = null;
-    const build = (): M => {
-      const m = spec.model(modelSeed);
-      config = m.config;
-      return m;
-    };
-    const probe = build();
+    const probe = spec.model(modelSeed);
+    const config: Json = probe.config;
     probe.dispose();
+    // The model trainOrLoad builds: freed if the training fails or is interrupted.
+    let built: M | undefined;
+    const build = (): M => {
+      built = spec.model(modelSeed);
+      return built;
+    };
     const key = {
       name: spec.name,
       model: config,
@@ -211,7 +216,10 @@ export class NotebookContext {
           }),
         ),
       { dir: this.settings.checkpointDir },
-    );
+    ).catch((e: unknown) => {
+      built?.dispose();
+      throw e;
+    });
     const previous = owned.get(spec.name);
     if (previous !== undefined && previous !== result.model) previous.dispose();
     owned.set(spec.name, result.model);
@@ -267,6 +275,8 @@ export async function notebook(
       `notebook: dataset must be "mnist" or "fashion-mnist", got "${String(dataset)}"`,
     );
   }
+  // In a kernel: errors print their message first, freed tensors name what to re-run.
+  installErrorDisplay();
   const backend = await initBackend();
   const mode = settings.quick
     ? `quick mode (the first ${QUICK_SIZES.train.toLocaleString("en-US")} training and ${QUICK_SIZES.test} test images)`

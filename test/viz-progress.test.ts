@@ -113,6 +113,29 @@ describe("viz/progress", () => {
     assert.ok(lines[lines.length - 1].endsWith("…"), "a long summary is cut, not wrapped");
   });
 
+  it("an interrupted training's summary fits whole, in place of the epoch, loss and rate", () => {
+    const out: string[] = [];
+    let t = 0;
+    const p = new Progress({
+      total: 60000 * 500,
+      label: "ae-d32-fashion",
+      unit: "img",
+      epochs: 500,
+      mode: "terminal",
+      write: (s) => out.push(s),
+      now: () => t,
+    });
+    t += 5700;
+    p.update(23410, { epoch: 2, loss: 0.08831 });
+    p.finish("interrupted at epoch 2, step 12341; nothing saved");
+    const last = shown(out).pop() as string;
+    assert.ok(last.length <= 100, `${last.length} characters: ${last}`);
+    assert.match(
+      last,
+      /^ae-d32-fashion \[\.+\]  0%  5\.7 s total  interrupted at epoch 2, step 12341; nothing saved$/,
+    );
+  });
+
   it("shows the metrics once on the final line, and respects a narrower width", () => {
     let t = 0;
     const out: string[] = [];

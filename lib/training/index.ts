@@ -1,5 +1,6 @@
 /** The training loop, losses and checkpoints shared by every notebook. */
 export { train, evaluate, logFrame } from "./train";
+export { Interrupted, cellInterrupted, watchInterrupts, type InterruptWatch } from "./interrupt";
 export type {
   TrainingData,
   Transform,

@@ -3,7 +3,8 @@
  * optional input/target transforms (corruptions, noisy targets), seeded shuffling, a
  * training log every few steps (about 100 points a run) and a test evaluation after every
  * epoch, a progress display, and a stop on a non-finite loss or gradient before it reaches
- * the parameters. It frees every tensor it creates.
+ * the parameters, or on an interrupt (Jupyter's Interrupt, Ctrl-C) within one step. It frees
+ * every tensor it creates.
  */
 import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
@@ -11,6 +12,7 @@ import { INFERENCE_BATCH, forEachBatch } from "../data/batches";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { Progress, type ProgressMode } from "../viz/progress";
+import { Interrupted, watchInterrupts } from "./interrupt";
 import type { LossFn, LossResult, StepContext } from "./losses";
 
 /** Examples along the first axis; targets default to the inputs (autoencoders). */
@@ -220,7 +222,9 @@ function squaredNorm(grads: tf.NamedTensorMap): tf.Scalar {
 /**
  * Trains `model` by minimising `loss` with Adam. Returns the per-epoch log and the step
  * log. Throws, naming the epoch and step, as soon as the loss, a term or the gradient is
- * NaN or infinite (the parameters are those before that step).
+ * NaN or infinite (the parameters are those before that step). On SIGINT it stops before
+ * the next step and throws Interrupted ("interrupted at epoch 1, step 212; nothing saved",
+ * also the progress display's last line): it returns no logs, so nothing gets saved.
  */
 export async function train<M extends Trainable>(options: TrainOptions<M>): Promise<TrainResult> {
   const { model, loss } = options;
@@ -242,6 +246,13 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
   const seed = options.seed ?? settings.seed;
   const vars = model.parameters();
   if (vars.length === 0) throw new Error("train: the model has no parameters");
+  const mode = options.progress === false ? "silent" : (options.progress ?? "auto");
+  const interrupts = watchInterrupts();
+  // The rest of a cell that an interrupt ended outside any training must not train.
+  if (interrupts.requested) {
+    interrupts.release();
+    throw new Interrupted("interrupted before training started; nothing saved");
+  }
   const ownOptimizer = options.optimizer === undefined;
   const optimizer = options.optimizer ?? tf.train.adam(lr, 0.9, 0.999, 1e-8);
   const shuffleRng = Rng.stream("train/shuffle", seed);
@@ -251,7 +262,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
     label: options.label ?? "train",
     unit: "img",
     epochs,
-    mode: options.progress === false ? "silent" : (options.progress ?? "auto"),
+    mode,
   });
 
   const rows: LogRow[] = [];
@@ -263,11 +274,20 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
   let lastYield = performance.now();
   const names: string[] = [];
   let stopped: string | undefined;
+  let epochNow = 1;
+  let stepInEpoch = 0;
+  const stopIfInterrupted = (): void => {
+    if (!interrupts.requested) return;
+    const where = `interrupted at epoch ${epochNow}, step ${stepInEpoch}; nothing saved`;
+    throw new Interrupted(where, mode !== "silent");
+  };
   // Sums of the terms since the last step-log row.
   let windowSums: Record<string, number> = {};
   let windowSeen = 0;
   try {
     for (let epoch = 1; epoch <= epochs && step < totalSteps; epoch++) {
+      epochNow = epoch;
+      stepInEpoch = 0;
       const tEpoch = performance.now();
       const order =
         options.shuffle === false
@@ -329,6 +349,7 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
           tf.dispose([packed, ...Object.values(grads)]);
         }
         step++;
+        stepInEpoch = b + 1;
         seen += idx.length;
         windowSeen += idx.length;
         imagesDone += idx.length;
@@ -343,10 +364,11 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
           windowSeen = 0;
         }
         progress.update(imagesDone, { epoch, loss: (sums.loss ?? 0) / seen });
-        // Let a notebook kernel send the progress display (and see an interrupt).
+        // Let a notebook kernel send the progress display, and SIGINT reach us.
         if (performance.now() - lastYield > 200) {
           await yieldToEventLoop();
           lastYield = performance.now();
+          stopIfInterrupted();
         }
       }
       const row: LogRow = { epoch, steps: step };
@@ -368,13 +390,18 @@ export async function train<M extends Trainable>(options: TrainOptions<M>): Prom
       rows.push(row);
       options.onEpoch?.(row);
     }
+    // A SIGINT during the last steps or the evaluation still stops the cell: nothing saved.
+    await yieldToEventLoop();
+    stopIfInterrupted();
   } catch (e) {
-    stopped = e instanceof Error ? e.message : String(e);
+    const message = e instanceof Error ? e.message : String(e);
+    stopped = e instanceof Interrupted ? message : `stopped: ${message}`;
     throw e;
   } finally {
+    interrupts.release();
     if (ownOptimizer) optimizer.dispose();
     // The epoch figures are in the log; the bar ends with the last loss, or why it stopped.
-    progress.finish(stopped === undefined ? undefined : `stopped: ${stopped}`);
+    progress.finish(stopped);
   }
   return {
     log: logFrame(rows, ["epoch", "steps"]),

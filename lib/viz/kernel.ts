@@ -19,12 +19,19 @@ interface DisplayMessage {
 
 type WriteDisplayData = (message: DisplayMessage, update: boolean) => void;
 
+type ExecuteImpl = (
+  this: { execCount?: number },
+  req: { code?: string },
+  ...rest: unknown[]
+) => unknown;
+
 interface TslabJupyterModule {
   lastWriteDisplayData: WriteDisplayData | null;
+  JupyterHandlerImpl?: { prototype: { handleExecuteImpl?: ExecuteImpl } };
 }
 
 interface TslabGlobal {
-  __tslab__?: { require: NodeRequire };
+  __tslab__?: { require: NodeRequire; exports?: Record<string, unknown> };
 }
 
 let cachedJupyter: TslabJupyterModule | null | undefined;
@@ -58,6 +65,67 @@ function kernelJupyter(): TslabJupyterModule | null {
 export function inNotebook(): boolean {
   const jupyter = kernelJupyter();
   return jupyter !== null && jupyter.lastWriteDisplayData !== null;
+}
+
+/** True inside a tslab kernel process (whether or not a cell is running). */
+export function inKernel(): boolean {
+  return kernelJupyter() !== null;
+}
+
+/**
+ * An opaque token of the cell execution running now (null outside a kernel or before the
+ * first cell): tslab makes a new output writer for every execute request, so two calls
+ * return the same token exactly when they run in the same execution.
+ */
+export function currentExecution(): object | null {
+  return kernelJupyter()?.lastWriteDisplayData ?? null;
+}
+
+/** A cell the kernel executed: its execution count (In [n]) and source. */
+export interface ExecutedCell {
+  count: number;
+  source: string;
+}
+
+const MAX_CELLS = 1000;
+/** Kept on the process, so that a lib loaded twice in one kernel records the cells once. */
+const RECORDED = Symbol.for("dlc7.executedCells");
+type Recording = { cells: ExecutedCell[] };
+
+/**
+ * Starts recording the cells the kernel executes (from now on), so that messages can name
+ * the cell to re-run. Wraps tslab's execute handler: it only notes the request's code and
+ * the execution count tslab gives it. Returns false outside a kernel or on another tslab.
+ */
+export function recordCells(): boolean {
+  const store = globalThis as { [RECORDED]?: Recording };
+  if (store[RECORDED] !== undefined) return true;
+  const proto = kernelJupyter()?.JupyterHandlerImpl?.prototype;
+  const original = proto?.handleExecuteImpl;
+  if (proto === undefined || typeof original !== "function") return false;
+  const recording: Recording = { cells: [] };
+  proto.handleExecuteImpl = function (this, req, ...rest) {
+    // Recorded first: a cell without top-level await runs (and fails) inside the call.
+    const cell = { count: (this.execCount ?? 0) + 1, source: String(req.code ?? "") };
+    recording.cells.push(cell);
+    if (recording.cells.length > MAX_CELLS) recording.cells.shift();
+    const result = original.call(this, req, ...rest);
+    cell.count = this.execCount ?? cell.count; // tslab counts it before its first await
+    return result;
+  };
+  store[RECORDED] = recording;
+  return true;
+}
+
+/** The cells executed since recordCells(), oldest first (the last one is running now). */
+export function executedCells(): readonly ExecutedCell[] {
+  return (globalThis as { [RECORDED]?: Recording })[RECORDED]?.cells ?? [];
+}
+
+/** The notebook's top-level variables (tslab keeps them on one object); null outside a kernel. */
+export function notebookVariables(): Record<string, unknown> | null {
+  const hook = (globalThis as TslabGlobal).__tslab__;
+  return hook?.exports ?? null;
 }
 
 /**

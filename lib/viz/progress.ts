@@ -125,7 +125,8 @@ export class Progress {
 
   /**
    * Shows the final state (always, whatever the throttling). A `summary` (e.g. "interrupted
-   * at epoch 1, step 212; nothing saved") takes the place of the metrics, cut to the width.
+   * at epoch 1, step 212; nothing saved") takes the place of the epoch and the metrics, cut
+   * to the width if it must be.
    */
   finish(summary?: string): void {
     if (this.finished) return;
@@ -175,8 +176,9 @@ export class Progress {
   }
 
   /**
-   * The line cut to the width: later extras go first, then the text bar shrinks, then the
-   * label is cut to a few characters, then the last extra, then the rest of the label.
+   * The line cut to the width: later extras go first, then the text bar shrinks, then (for a
+   * summary) the rate goes, then the label is cut to a few characters, then the last extra,
+   * then the rest of the label.
    */
   private fitted(t: number, summary: string | undefined, withBar: boolean): string {
     const parts = this.parts(t, summary);
@@ -187,14 +189,17 @@ export class Progress {
       return `[${"#".repeat(filled)}${".".repeat(barWidth - filled)}]`;
     };
     let label = this.label;
+    let stats = parts.stats;
     const extras = [...parts.extras];
     const line = () =>
-      [[label, parts.epoch, bar()].filter((s) => s !== "").join(" "), ...parts.stats, ...extras]
+      [[label, parts.epoch, bar()].filter((s) => s !== "").join(" "), ...stats, ...extras]
         .filter((s) => s !== "")
         .join("  ");
     const over = () => line().length - this.width;
     while (extras.length > 1 && over() > 0) extras.pop();
     if (withBar && over() > 0) barWidth = Math.max(MIN_BAR, barWidth - over());
+    // A summary (why it stopped) matters more than the rate.
+    if (summary !== undefined && over() > 0) stats = stats.filter((s) => !s.endsWith("/s"));
     if (over() > 0) label = cut(label, Math.max(MIN_LABEL, label.length - over()));
     if (extras.length === 1 && over() > 0) {
       extras[0] = cut(extras[0], extras[0].length - over());
@@ -208,8 +213,12 @@ export class Progress {
   private parts(t: number, summary?: string): { epoch: string; stats: string[]; extras: string[] } {
     const seconds = (t - this.startMs) / 1000;
     const e = this.metrics.epoch;
+    // A summary says where the loop stopped ("interrupted at epoch 1, step 212; ..."): the
+    // epoch would only take its room.
     const epoch =
-      e === undefined ? "" : `epoch ${e}${this.epochs === undefined ? "" : `/${this.epochs}`}`;
+      e === undefined || summary !== undefined
+        ? ""
+        : `epoch ${e}${this.epochs === undefined ? "" : `/${this.epochs}`}`;
     const stats = [`${Math.floor((100 * this.done) / this.total)}%`];
     const rate = seconds > 0 ? this.done / seconds : 0;
     if (rate > 0) stats.push(`${formatCount(rate)} ${this.unit}/s`);

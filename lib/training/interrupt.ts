@@ -1,0 +1,108 @@
+/**
+ * Interrupts of long loops. Jupyter's Interrupt button and Ctrl-C both send SIGINT.
+ *
+ * tslab answers SIGINT by ending the running cell at once ("Interrupted asynchronously")
+ * while the cell's code goes on in the background: a training would run to its end and
+ * save its checkpoint. So while a loop watches (`watchInterrupts`), SIGINT is the loop's:
+ * it sees `requested` between steps, stops, frees what it made and throws `Interrupted`,
+ * which ends the cell itself. When no loop watches, tslab's own handler runs as before; in
+ * a kernel we also remember which cell execution it interrupted, so that the rest of that
+ * cell, still running in the background, cannot start a training (its watch starts as
+ * requested). Outside a kernel nothing stays installed: once the loop ends, Ctrl-C ends a
+ * script as usual.
+ */
+import { inspect } from "node:util";
+import { currentExecution, inKernel } from "../viz/kernel";
+
+/** A loop stopped by SIGINT; the message says where ("interrupted at epoch 1, step 212; ..."). */
+export class Interrupted extends Error {
+  constructor(
+    message: string,
+    /** True when a progress display already showed the message (the cell prints one word). */
+    readonly shown = false,
+  ) {
+    super(message);
+    this.name = "Interrupted";
+  }
+
+  /** How a notebook (console.error) prints it: one line, no stack. */
+  [inspect.custom](): string {
+    return this.shown ? "Interrupted" : `Interrupted: ${this.message}`;
+  }
+}
+
+export interface InterruptWatch {
+  /** True once SIGINT arrived during the watch (or the cell was interrupted before it). */
+  readonly requested: boolean;
+  /** Ends the watch. */
+  release(): void;
+}
+
+type Listener = (signal: NodeJS.Signals) => void;
+
+const watching = new Set<{ requested: boolean }>();
+/** The SIGINT listeners we took over (tslab's), called when no loop watches. */
+let others: Listener[] = [];
+/** In a kernel SIGINT becomes ours for good (we pass it on when no loop watches). */
+let kernelTakeOver = false;
+/** The cell execution a SIGINT outside any loop interrupted (kernel only). */
+let interruptedExecution: object | null = null;
+
+function onSigint(signal: NodeJS.Signals): void {
+  if (watching.size > 0) {
+    for (const w of watching) w.requested = true;
+    return;
+  }
+  interruptedExecution = currentExecution();
+  for (const l of others) l.call(process, signal);
+}
+
+function takeOver(): void {
+  others = (process.listeners("SIGINT") as Listener[]).filter((l) => l !== onSigint);
+  for (const l of others) process.removeListener("SIGINT", l);
+  if (!process.listeners("SIGINT").includes(onSigint)) process.on("SIGINT", onSigint);
+}
+
+function giveBack(): void {
+  process.removeListener("SIGINT", onSigint);
+  for (const l of others) process.on("SIGINT", l);
+  others = [];
+}
+
+/**
+ * True when SIGINT ended the running cell outside any watched loop (kernel only): the rest
+ * of that cell, still running in the background, should start nothing long.
+ */
+export function cellInterrupted(): boolean {
+  const now = currentExecution();
+  return now !== null && now === interruptedExecution;
+}
+
+/**
+ * Starts watching for SIGINT; call `release()` when the loop ends (in a `finally`). While
+ * any watch is active, SIGINT only sets `requested`, which the loop reads after it yields
+ * to the event loop (signals arrive there).
+ */
+export function watchInterrupts(): InterruptWatch {
+  if (inKernel()) {
+    // tslab runs a cell's synchronous part under vm's breakOnSigint, which removes the SIGINT
+    // listeners meanwhile and, when it puts them back, leaves SIGINT unhandled (the kernel
+    // dies of it) if one was added in between. So the kernel's listener is swapped on the
+    // next turn of the event loop, which comes before the loop's first look at `requested`.
+    if (!kernelTakeOver) setImmediate(takeOver);
+    kernelTakeOver = true;
+  } else if (watching.size === 0) {
+    takeOver();
+  }
+  const w = { requested: cellInterrupted() };
+  watching.add(w);
+  return {
+    get requested() {
+      return w.requested;
+    },
+    release() {
+      if (!watching.delete(w)) return;
+      if (watching.size === 0 && !kernelTakeOver) giveBack();
+    },
+  };
+}
