@@ -27,6 +27,30 @@ export interface Settings {
   readonly dataDirs: Readonly<Record<DatasetName, string | null>>;
   /** DLC_RUN_STATE: the main job's file naming the notebook and cell running now. */
   readonly runStateFile: string | null;
+  /** DLC_BACKEND: a backend name to force (checked by lib/backend), or null. */
+  readonly backend: string | null;
+  /** DLC_WASM_THREADS: XNNPACK threads, 1 to 8 (null: one per core, up to 8). */
+  readonly wasmThreads: number | null;
+  /** CUDA_VISIBLE_DEVICES as set (null when unset): "" or "-1" hides the GPUs. */
+  readonly cudaVisibleDevices: string | null;
+  /** DLC_DAWN_NODE: the path of Dawn's dawn.node, overriding the webgpu package's. */
+  readonly dawnNode: string | null;
+  /** DLC_CHECK_RECORDS=1: assignment checks also print machine-readable records (the grader). */
+  readonly checkRecords: boolean;
+  /** What the dynamic linker and the Vulkan loader read, for lib/backend's diagnostics. */
+  readonly system: SystemPaths;
+}
+
+/** The search paths of the dynamic linker and the Vulkan loader, as the environment sets them. */
+export interface SystemPaths {
+  /** LD_LIBRARY_PATH's folders. */
+  readonly ldLibraryPath: readonly string[];
+  /** VK_DRIVER_FILES (or the older VK_ICD_FILENAMES): driver manifests, or null when unset. */
+  readonly vulkanDriverFiles: readonly string[] | null;
+  /** XDG_CONFIG_DIRS, default /etc/xdg. */
+  readonly xdgConfigDirs: readonly string[];
+  /** XDG_DATA_DIRS, default /usr/local/share:/usr/share. */
+  readonly xdgDataDirs: readonly string[];
 }
 
 /** The variable naming each data set's directory. */
@@ -76,6 +100,20 @@ function parseDataset(value: string | undefined): DatasetName {
   throw new Error(`DLC_DATASET=${value}: use "mnist" or "fashion-mnist"`);
 }
 
+function parseWasmThreads(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 8) {
+    throw new Error(`DLC_WASM_THREADS=${value}: use an integer between 1 and 8`);
+  }
+  return n;
+}
+
+/** A colon-separated list of folders (empty entries dropped), or the default list. */
+function paths(value: string | undefined, fallback: string): string[] {
+  return (value || fallback).split(":").filter((d) => d !== "");
+}
+
 /**
  * Reads the settings from an environment (process.env by default). `settings` below is the
  * snapshot taken at start; what must follow changes made while running (tests) calls this.
@@ -103,6 +141,20 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       "fashion-mnist": env.FASHION_MNIST_DIR ? path.resolve(env.FASHION_MNIST_DIR) : null,
     },
     runStateFile: env.DLC_RUN_STATE ? env.DLC_RUN_STATE : null,
+    backend: env.DLC_BACKEND ? env.DLC_BACKEND : null,
+    wasmThreads: parseWasmThreads(env.DLC_WASM_THREADS),
+    cudaVisibleDevices: env.CUDA_VISIBLE_DEVICES ?? null,
+    dawnNode: env.DLC_DAWN_NODE ? env.DLC_DAWN_NODE : null,
+    checkRecords: env.DLC_CHECK_RECORDS === "1",
+    system: {
+      ldLibraryPath: paths(env.LD_LIBRARY_PATH, ""),
+      vulkanDriverFiles:
+        env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES
+          ? paths(env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES, "")
+          : null,
+      xdgConfigDirs: paths(env.XDG_CONFIG_DIRS, "/etc/xdg"),
+      xdgDataDirs: paths(env.XDG_DATA_DIRS, "/usr/local/share:/usr/share"),
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 /** Backend selection: one report line, idempotent, forced choices checked, no silent fallback. */
+import { readSettings } from "../lib/settings";
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -161,10 +162,10 @@ describe("webgpu adapter selection", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-icd-"));
     try {
       const empty = { XDG_CONFIG_DIRS: path.join(dir, "none"), XDG_DATA_DIRS: dir };
-      assert.deepEqual(vulkanDriverManifests(empty).found, []);
+      assert.deepEqual(vulkanDriverManifests(readSettings(empty).system).found, []);
       if (process.platform === "linux") {
         assert.match(
-          noAdapterReason(NATIVE_ROUTE, empty),
+          noAdapterReason(NATIVE_ROUTE, readSettings(empty).system),
           /no Vulkan driver manifest \(ICD\) in .*VK_DRIVER_FILES/,
         );
       }
@@ -173,17 +174,19 @@ describe("webgpu adapter selection", () => {
         fs.writeFileSync(path.join(dir, "vulkan", "icd.d", f), "{}");
       }
       assert.deepEqual(
-        vulkanDriverManifests(empty).found.map((f) => path.basename(f)),
+        vulkanDriverManifests(readSettings(empty).system).found.map((f) => path.basename(f)),
         ["lvp_icd.x86_64.json", "nvidia_icd.json"],
       );
       if (process.platform === "linux") {
         assert.match(
-          noAdapterReason(NATIVE_ROUTE, empty),
+          noAdapterReason(NATIVE_ROUTE, readSettings(empty).system),
           /lvp_icd.x86_64.json \(software\), nvidia_icd.json\)/,
         );
       }
       const explicit = { VK_DRIVER_FILES: path.join(dir, "vulkan", "icd.d", "nvidia_icd.json") };
-      assert.deepEqual(vulkanDriverManifests(explicit).found, [explicit.VK_DRIVER_FILES]);
+      assert.deepEqual(vulkanDriverManifests(readSettings(explicit).system).found, [
+        explicit.VK_DRIVER_FILES,
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -192,13 +195,21 @@ describe("webgpu adapter selection", () => {
   it("finds Dawn and shared libraries, or says what to install", function () {
     if (process.platform !== "linux") this.skip();
     assert.ok(sharedLibraryFound("libc.so.6"));
-    assert.ok(!sharedLibraryFound("libdlc7-absent.so.9", { LD_LIBRARY_PATH: os.tmpdir() }));
-    const dawn = dawnModulePath({});
+    assert.ok(
+      !sharedLibraryFound(
+        "libdlc7-absent.so.9",
+        readSettings({ LD_LIBRARY_PATH: os.tmpdir() }).system,
+      ),
+    );
+    const dawn = dawnModulePath(null);
     assert.ok(dawn.ok && fs.existsSync(dawn.value), JSON.stringify(dawn));
-    assert.deepEqual(dawnModulePath({ DLC_DAWN_NODE: "/nonexistent/dawn.node" }), {
-      ok: false,
-      reason: "DLC_DAWN_NODE=/nonexistent/dawn.node: no such file",
-    });
+    assert.deepEqual(
+      dawnModulePath(readSettings({ DLC_DAWN_NODE: "/nonexistent/dawn.node" }).dawnNode),
+      {
+        ok: false,
+        reason: "DLC_DAWN_NODE=/nonexistent/dawn.node: no such file",
+      },
+    );
   });
 
   it("by default names a real GPU but does not use it (synchronous reads), and says why", function () {

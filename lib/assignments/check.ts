@@ -6,6 +6,7 @@
  * Headless runs (`npm run assign`, `npm run grade`) set DLC_CHECK_RECORDS=1: each check
  * then also prints a machine-readable line that the tools read from the test cells.
  */
+import { readSettings } from "../settings";
 import * as tf from "@tensorflow/tfjs";
 import { CheckFailure } from "./expect";
 import { RECORD_PREFIX, type CheckRecord } from "./record";
@@ -70,7 +71,7 @@ function report(question: string, test: string, outcome: { error: unknown } | nu
     message = [reason, ...lines].join("\n");
     console.log([`✗ ${question} · ${test}: ${reason}`, ...lines.map((l) => `    ${l}`)].join("\n"));
   }
-  if (process.env.DLC_CHECK_RECORDS === "1") {
+  if (readSettings().checkRecords) {
     const record: CheckRecord = { question, test, passed, message };
     console.log(RECORD_PREFIX + JSON.stringify(record));
   }

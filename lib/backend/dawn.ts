@@ -7,6 +7,7 @@
  * library, so we load dawn.node itself. DLC_DAWN_NODE=/path/to/dawn.node overrides where it
  * is looked for (the bundled benchmark carries it beside the bundle).
  */
+import { readSettings, type SystemPaths } from "../settings";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -63,9 +64,8 @@ export const GLES_ROUTE: AdapterRoute = {
 export type Found<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /** Where dawn.node is for this platform, or why it is not there. */
-export function dawnModulePath(env: NodeJS.ProcessEnv = process.env): Found<string> {
-  const override = env.DLC_DAWN_NODE;
-  if (override !== undefined && override !== "") {
+export function dawnModulePath(override: string | null = readSettings().dawnNode): Found<string> {
+  if (override !== null) {
     return fs.existsSync(override)
       ? { ok: true, value: override }
       : { ok: false, reason: `DLC_DAWN_NODE=${override}: no such file` };
@@ -114,14 +114,17 @@ export function loadDawn(): Found<DawnModule> {
  * Whether a shared library can be loaded by name: in the dynamic linker's cache, in
  * LD_LIBRARY_PATH, or in the usual folders (a library unpacked without ldconfig).
  */
-export function sharedLibraryFound(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+export function sharedLibraryFound(
+  name: string,
+  system: SystemPaths = readSettings().system,
+): boolean {
   try {
     if (fs.readFileSync("/etc/ld.so.cache").includes(`/${name}\0`)) return true;
   } catch {
     // No cache: look in the folders.
   }
   const dirs = [
-    ...(env.LD_LIBRARY_PATH ?? "").split(":").filter((d) => d !== ""),
+    ...system.ldLibraryPath,
     `/lib/${process.arch === "x64" ? "x86_64" : "aarch64"}-linux-gnu`,
     `/usr/lib/${process.arch === "x64" ? "x86_64" : "aarch64"}-linux-gnu`,
     "/lib64",
@@ -134,21 +137,17 @@ export function sharedLibraryFound(name: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** The Vulkan driver manifests (ICDs) the loader would read, by the loader's search rules. */
-export function vulkanDriverManifests(env: NodeJS.ProcessEnv = process.env): {
+export function vulkanDriverManifests(system: SystemPaths = readSettings().system): {
   searched: string[];
   found: string[];
 } {
-  const explicit = env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES;
-  const entries =
-    explicit !== undefined && explicit !== ""
-      ? explicit.split(":")
-      : [
-          ...(env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").map((d) => `${d}/vulkan/icd.d`),
-          "/etc/vulkan/icd.d",
-          ...(env.XDG_DATA_DIRS || "/usr/local/share:/usr/share")
-            .split(":")
-            .map((d) => `${d}/vulkan/icd.d`),
-        ];
+  const entries = system.vulkanDriverFiles
+    ? [...system.vulkanDriverFiles]
+    : [
+        ...system.xdgConfigDirs.map((d) => `${d}/vulkan/icd.d`),
+        "/etc/vulkan/icd.d",
+        ...system.xdgDataDirs.map((d) => `${d}/vulkan/icd.d`),
+      ];
   const found: string[] = [];
   for (const entry of entries) {
     try {
@@ -185,9 +184,12 @@ export function routePrecondition(route: AdapterRoute): string | null {
 }
 
 /** Why Dawn found no adapter on a route whose libraries are present. */
-export function noAdapterReason(route: AdapterRoute, env: NodeJS.ProcessEnv = process.env): string {
+export function noAdapterReason(
+  route: AdapterRoute,
+  system: SystemPaths = readSettings().system,
+): string {
   if (route === NATIVE_ROUTE && process.platform === "linux") {
-    const icds = vulkanDriverManifests(env);
+    const icds = vulkanDriverManifests(system);
     if (icds.found.length === 0) {
       return (
         `Vulkan loader present but no Vulkan driver manifest (ICD) in ${icds.searched.join(", ")}: ` +
@@ -249,9 +251,8 @@ export async function requestAdapter(route: AdapterRoute): Promise<Found<DawnAda
   if (pre !== null) return { ok: false, reason: pre };
   const dawn = loadDawn();
   if (!dawn.ok) return dawn;
-  for (const [k, v] of Object.entries(route.env)) {
-    if (process.env[k] === undefined || process.env[k] === "") process.env[k] = v;
-  }
+  // Environment Dawn's libraries read (EGL's platform), set for them when not set already.
+  for (const [k, v] of Object.entries(route.env)) process.env[k] ||= v;
   let gpu: DawnGpu;
   let adapter: GPUAdapter | null;
   try {

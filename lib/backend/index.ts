@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+import { readSettings } from "../settings";
 import { registerWasmKernels } from "./wasm-kernels";
 import { withWasmThreads } from "./wasm-threads";
 import { findGpuAdapter, probeWebGpu, type Probe } from "./webgpu";
@@ -58,9 +59,8 @@ function resolvable(id: string): boolean {
 }
 
 function gpuVisible(): boolean {
-  if (process.env.CUDA_VISIBLE_DEVICES === "" || process.env.CUDA_VISIBLE_DEVICES === "-1") {
-    return false;
-  }
+  const visible = readSettings().cudaVisibleDevices;
+  if (visible === "" || visible === "-1") return false;
   return fs.existsSync("/dev/nvidia0") || fs.existsSync("/dev/nvidiactl");
 }
 
@@ -111,13 +111,7 @@ async function probeTensorflow(): Promise<Probe> {
  * core, up to 8 (on 2 cores a training step takes 0.65 of the one-thread time).
  */
 function wasmThreads(): number {
-  const v = process.env.DLC_WASM_THREADS;
-  if (v === undefined || v === "") return Math.max(1, Math.min(8, os.availableParallelism()));
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 8) {
-    throw new Error(`DLC_WASM_THREADS=${v}: use an integer between 1 and 8`);
-  }
-  return n;
+  return readSettings().wasmThreads ?? Math.max(1, Math.min(8, os.availableParallelism()));
 }
 
 async function probeWasm(): Promise<Probe> {
@@ -197,10 +191,8 @@ async function select(force: BackendName | undefined): Promise<BackendReport> {
  * after one was chosen is an error.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
-  const env = process.env.DLC_BACKEND;
-  const force =
-    options.force ??
-    (env !== undefined && env !== "" ? parseBackendName(env, "DLC_BACKEND") : undefined);
+  const env = readSettings().backend;
+  const force = options.force ?? (env !== null ? parseBackendName(env, "DLC_BACKEND") : undefined);
   if (options.force !== undefined) parseBackendName(options.force, "force");
   if (pending === null) {
     pendingForce = force;
