@@ -150,7 +150,8 @@ describe("notebooks in a live kernel (jupyter_client)", function () {
     const bars = Object.values(training.displays);
     assert.equal(bars.length, 1, show(training));
     const bar = bars[0] as string;
-    assert.match(bar, /interrupted at epoch 1, step \d+; nothing saved$/, bar);
+    // The epoch depends on the machine's speed (a fast one ends several in 6 s).
+    assert.match(bar, /interrupted at epoch \d+, step \d+; nothing saved$/, bar);
     assert.ok(bar.length <= 100, `progress line of ${bar.length} characters: ${bar}`);
     assert.equal(training.stderr.trim(), "Interrupted", show(training));
     assert.match(training.stdout, /checkpoint tiny-[0-9a-f]+: none yet, training/);
