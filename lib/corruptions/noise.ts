@@ -1,0 +1,81 @@
+/**
+ * Pixel-wise noises: additive Gaussian (unbiased: Noise2Noise's L2 case), random-valued
+ * impulse (median-preserving for p < 0.5: its L1 case) and salt-and-pepper (Vincent et al.).
+ * None clips to [0, 1]: clipping would bias the Gaussian noise.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../random";
+import { type Corruption, checkImages, checkPositive, checkProbability } from "./corruption";
+
+/** x + ε with ε ~ N(0, σ²) independently on every value. */
+export class GaussianNoise implements Corruption {
+  readonly name = "gaussian noise";
+  readonly parameters: { readonly sigma: number };
+  readonly label: string;
+
+  constructor(options: { sigma: number }) {
+    this.parameters = { sigma: checkPositive("GaussianNoise", "sigma", options.sigma) };
+    this.label = `Gaussian noise (σ = ${options.sigma})`;
+  }
+
+  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
+    checkImages("GaussianNoise", x);
+    return tf.tidy(() =>
+      tf.add(x, tf.randomNormal(x.shape, 0, this.parameters.sigma, "float32", seed)),
+    );
+  }
+}
+
+/** Each value replaced with probability p by `value(u)` (u a fresh uniform in [0, 1)). */
+function replaceAtRandom(
+  x: tf.Tensor4D,
+  p: number,
+  seed: number,
+  value: (u: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor4D {
+  const rng = new Rng(seed);
+  return tf.tidy(() => {
+    const hit = tf.less(tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()), p);
+    const u = tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()) as tf.Tensor4D;
+    return tf.where(hit, value(u), x);
+  });
+}
+
+/** Random-valued impulse noise: each value replaced with probability p by a uniform in [0, 1]. */
+export class ImpulseNoise implements Corruption {
+  readonly name = "impulse noise";
+  readonly parameters: { readonly p: number };
+  readonly label: string;
+
+  constructor(options: { p: number }) {
+    this.parameters = { p: checkProbability("ImpulseNoise", options.p) };
+    this.label = `Impulse noise (p = ${options.p})`;
+  }
+
+  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
+    checkImages("ImpulseNoise", x);
+    return replaceAtRandom(x, this.parameters.p, seed, (u) => u);
+  }
+}
+
+/** Salt-and-pepper: each value replaced with probability p by 0 or 1 (a fair coin). */
+export class SaltAndPepper implements Corruption {
+  readonly name = "salt and pepper";
+  readonly parameters: { readonly p: number };
+  readonly label: string;
+
+  constructor(options: { p: number }) {
+    this.parameters = { p: checkProbability("SaltAndPepper", options.p) };
+    this.label = `Salt-and-pepper (p = ${options.p})`;
+  }
+
+  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
+    checkImages("SaltAndPepper", x);
+    return replaceAtRandom(
+      x,
+      this.parameters.p,
+      seed,
+      (u) => tf.cast(tf.less(u, 0.5), "float32") as tf.Tensor4D,
+    );
+  }
+}
