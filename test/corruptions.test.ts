@@ -289,13 +289,27 @@ describe("corruptions", () => {
     assert.throws(() => new Downscale({ factor: 1 }), /integer >= 2/);
     const flat = tf.zeros([3, 784]);
     assert.throws(
-      () => new PixelErasure({ p: 0.5 }).corrupt(flat as unknown as tf.Tensor4D, 0),
+      () => new GaussianBlur({ sigma: 1 }).corrupt(flat as unknown as tf.Tensor4D),
       /expected images \[N, C, H, W\], got shape \[3, 784\]/,
     );
+    const ints = tf.zeros([3, 784], "int32");
+    assert.throws(() => new PixelErasure({ p: 0.5 }).corrupt(ints, 0), /expected a float32 batch/);
+    ints.dispose();
     flat.dispose();
     const small = tf.zeros([1, 1, 8, 8]) as tf.Tensor4D;
     assert.throws(() => new BlockMasking({ size: 10 }).corrupt(small, 0), /does not fit in 8×8/);
     small.dispose();
+  });
+
+  it("element-wise noises take any batch: 2-D points, codes [N, d]", () => {
+    const points = tf.zeros([20000, 2]);
+    const noisy = new GaussianNoise({ sigma: 0.1 }).corrupt(points, 3);
+    assert.deepEqual(noisy.shape, [20000, 2]);
+    const { variance } = meanVar(noisy.dataSync());
+    assert.ok(Math.abs(variance - 0.01) < 0.0005, `variance ${variance}`);
+    const codes = new PixelErasure({ p: 0.25 }).corrupt(tf.onesLike(points), 4);
+    assert.ok(Math.abs(1 - codes.mean().dataSync()[0]! - 0.25) < 0.01);
+    tf.dispose([points, noisy, codes]);
   });
 
   it("as transforms: named streams draw independent noise; clean test targets on request", () => {

@@ -44,7 +44,7 @@ describe("metrics/per-image", () => {
     const a = tf.zeros([2, 4]);
     const b = tf.zeros([2, 5]);
     assert.throws(() => msePerImage(a, b), /shapes differ, \[2,4\] vs \[2,5\]/);
-    assert.throws(() => msePerImage(a, a, 0), /batchSize must be a positive integer/);
+    assert.throws(() => msePerImage(a, a, 0), /forEachBatch: batchSize must be a positive integer/);
     const v = tf.zeros([4]);
     assert.throws(() => msePerImage(v, v), /expected a non-empty batch/);
     tf.dispose([a, b, v]);

@@ -1,6 +1,6 @@
 /** Gaussian blur: a separable Gaussian kernel truncated at 3σ, zero padding, the size kept. */
 import * as tf from "@tensorflow/tfjs";
-import { conv2d } from "../functional/conv";
+import { conv2d } from "../nn/functional";
 import { type Corruption, checkImages, checkPositive } from "./corruption";
 
 /** The normalised 1-D kernel exp(-i² / 2σ²), i = -r..r with r = ceil(3σ). */

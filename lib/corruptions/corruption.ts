@@ -14,8 +14,8 @@ export interface Corruption {
   /** A title for figures, e.g. "Corrupted (p = 0.9)". */
   readonly label: string;
   /**
-   * A corrupted copy of images [N, C, H, W]; the same images and seed give the same output.
-   * Does not dispose x.
+   * A corrupted copy of images [N, C, H, W] (element-wise noises take any batch [N, ...]);
+   * the same input and seed give the same output. Does not dispose x.
    */
   corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D;
 }
@@ -44,6 +44,15 @@ export function corruptionTransform(c: Corruption, options: TransformOptions): T
     if (!ctx.training && !atTest) return x;
     return c.corrupt(x as tf.Tensor4D, seedFor(options.stream, step));
   };
+}
+
+/** Throws unless x is a float32 batch [N, ...]: element-wise noises take images, codes, points. */
+export function checkBatch(name: string, x: tf.Tensor): void {
+  if (x.rank < 1 || x.dtype !== "float32") {
+    throw new Error(
+      `${name}: expected a float32 batch [N, ...], got ${x.dtype} [${x.shape.join(", ")}]`,
+    );
+  }
 }
 
 /** Throws unless x is a float32 batch of images [N, C, H, W]. */

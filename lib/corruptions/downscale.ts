@@ -1,6 +1,6 @@
 /** 7.3's super-resolution input: F.avg_pool2d(original, kernel_size = factor). */
 import * as tf from "@tensorflow/tfjs";
-import { avgPool2d } from "../functional/pool";
+import { avgPool2d } from "../nn/functional";
 import { type Corruption, checkImages } from "./corruption";
 
 export class Downscale implements Corruption {

@@ -1,6 +1,6 @@
 /** Pixel erasure (Vincent et al.'s masking noise): each pixel set to 0 with probability p. */
 import * as tf from "@tensorflow/tfjs";
-import { type Corruption, checkImages, checkProbability } from "./corruption";
+import { type Corruption, checkBatch, checkProbability } from "./corruption";
 
 export class PixelErasure implements Corruption {
   readonly name = "pixel erasure";
@@ -13,8 +13,8 @@ export class PixelErasure implements Corruption {
   }
 
   /** Each value of x independently kept with probability 1 - p, else 0. */
-  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
-    checkImages("PixelErasure", x);
+  corrupt<T extends tf.Tensor>(x: T, seed: number): T {
+    checkBatch("PixelErasure", x);
     return tf.tidy(() => {
       const u = tf.randomUniform(x.shape, 0, 1, "float32", seed);
       return tf.mul(x, tf.cast(tf.greaterEqual(u, this.parameters.p), "float32"));

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { type Corruption, checkImages, checkPositive, checkProbability } from "./corruption";
+import { type Corruption, checkBatch, checkPositive, checkProbability } from "./corruption";
 
 /** x + ε with ε ~ N(0, σ²) independently on every value. */
 export class GaussianNoise implements Corruption {
@@ -18,8 +18,8 @@ export class GaussianNoise implements Corruption {
     this.label = `Gaussian noise (σ = ${options.sigma})`;
   }
 
-  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
-    checkImages("GaussianNoise", x);
+  corrupt<T extends tf.Tensor>(x: T, seed: number): T {
+    checkBatch("GaussianNoise", x);
     return tf.tidy(() =>
       tf.add(x, tf.randomNormal(x.shape, 0, this.parameters.sigma, "float32", seed)),
     );
@@ -27,17 +27,17 @@ export class GaussianNoise implements Corruption {
 }
 
 /** Each value replaced with probability p by `value(u)` (u a fresh uniform in [0, 1)). */
-function replaceAtRandom(
-  x: tf.Tensor4D,
+function replaceAtRandom<T extends tf.Tensor>(
+  x: T,
   p: number,
   seed: number,
-  value: (u: tf.Tensor4D) => tf.Tensor4D,
-): tf.Tensor4D {
+  value: (u: tf.Tensor) => tf.Tensor,
+): T {
   const rng = new Rng(seed);
   return tf.tidy(() => {
     const hit = tf.less(tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()), p);
-    const u = tf.randomUniform(x.shape, 0, 1, "float32", rng.seed()) as tf.Tensor4D;
-    return tf.where(hit, value(u), x);
+    const u = tf.randomUniform(x.shape, 0, 1, "float32", rng.seed());
+    return tf.where(hit, value(u), x) as T;
   });
 }
 
@@ -52,8 +52,8 @@ export class ImpulseNoise implements Corruption {
     this.label = `Impulse noise (p = ${options.p})`;
   }
 
-  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
-    checkImages("ImpulseNoise", x);
+  corrupt<T extends tf.Tensor>(x: T, seed: number): T {
+    checkBatch("ImpulseNoise", x);
     return replaceAtRandom(x, this.parameters.p, seed, (u) => u);
   }
 }
@@ -69,8 +69,8 @@ export class SaltAndPepper implements Corruption {
     this.label = `Salt-and-pepper (p = ${options.p})`;
   }
 
-  corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D {
-    checkImages("SaltAndPepper", x);
+  corrupt<T extends tf.Tensor>(x: T, seed: number): T {
+    checkBatch("SaltAndPepper", x);
     return replaceAtRandom(
       x,
       this.parameters.p,

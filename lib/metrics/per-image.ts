@@ -4,6 +4,7 @@
  * image by image. Whole-set figures are msePerPixel / psnr of ./reconstruction.
  */
 import * as tf from "@tensorflow/tfjs";
+import { forEachBatch } from "../data/batches";
 import { psnrFromMse } from "./reconstruction";
 
 /**
@@ -17,22 +18,11 @@ export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = 1000): Float
   if (x.rank < 2 || x.size === 0) {
     throw new Error(`msePerImage: expected a non-empty batch [N, ...], got [${x.shape}]`);
   }
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new Error(`msePerImage: batchSize must be a positive integer, got ${batchSize}`);
-  }
-  const n = x.shape[0] as number;
-  const out = new Float64Array(n);
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const means = tf.tidy(() => {
-      const begin = x.shape.map((_, i) => (i === 0 ? start : 0));
-      const extent = x.shape.map((s, i) => (i === 0 ? size : s));
-      const d = tf.squaredDifference(tf.slice(x, begin, extent), tf.slice(y, begin, extent));
-      return tf.mean(tf.reshape(d, [size, -1]), 1);
-    });
-    out.set(means.dataSync(), start);
-    means.dispose();
-  }
+  const out = new Float64Array(x.shape[0] as number);
+  forEachBatch([x, y], batchSize, ([xb, yb], start) => {
+    const d = tf.squaredDifference(xb, yb);
+    out.set(tf.mean(tf.reshape(d, [xb.shape[0] as number, -1]), 1).dataSync(), start);
+  });
   return out;
 }
 
