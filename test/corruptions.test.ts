@@ -276,6 +276,8 @@ describe("corruptions", () => {
     assert.equal(new PixelErasure({ p: 0.9 }).label, "Corrupted (p = 0.9)");
     assert.equal(new GaussianBlur({ sigma: 4 }).label, "Corrupted (σ = 4)");
     assert.equal(new BlockMasking({ size: 16 }).label, "Corrupted (16×16)");
+    assert.equal(new BlockMasking({ size: 16 }).setting, "16×16");
+    assert.equal(new GaussianNoise({ sigma: 0.5 }).label, "Gaussian noise (σ = 0.5)");
     assert.equal(corruptionId(new PixelErasure({ p: 0.9 })), "pixel-erasure-p0.9");
     assert.equal(corruptionId(new BlockMasking({ size: 10 })), "block-masking-size10");
     assert.deepEqual(new ImpulseNoise({ p: 0.3 }).parameters, { p: 0.3 });

@@ -6,6 +6,7 @@ import { type Corruption, checkImages } from "./corruption";
 export class BlockMasking implements Corruption {
   readonly name = "block masking";
   readonly parameters: { readonly size: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { size: number }) {
@@ -14,7 +15,8 @@ export class BlockMasking implements Corruption {
       throw new Error(`BlockMasking: size must be a positive integer, got ${k}`);
     }
     this.parameters = { size: k };
-    this.label = `Corrupted (${k}×${k})`;
+    this.setting = `${k}×${k}`;
+    this.label = `Corrupted (${this.setting})`;
   }
 
   /** Top-left corners of the squares of n images of size h × w, as drawn from `seed`. */

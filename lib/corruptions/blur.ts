@@ -17,12 +17,14 @@ export function gaussianKernel1d(sigma: number): Float32Array {
 export class GaussianBlur implements Corruption {
   readonly name = "gaussian blur";
   readonly parameters: { readonly sigma: number };
+  readonly setting: string;
   readonly label: string;
   private readonly kernel: Float32Array;
 
   constructor(options: { sigma: number }) {
     this.parameters = { sigma: checkPositive("GaussianBlur", "sigma", options.sigma) };
-    this.label = `Corrupted (σ = ${options.sigma})`;
+    this.setting = `σ = ${options.sigma}`;
+    this.label = `Corrupted (${this.setting})`;
     this.kernel = gaussianKernel1d(options.sigma);
   }
 

@@ -11,6 +11,8 @@ export interface Corruption {
   readonly name: string;
   /** Its parameters, e.g. { p: 0.9 }: with the name, all that decides its output. */
   readonly parameters: Readonly<Record<string, number>>;
+  /** The parameters as the lecture writes them, e.g. "p = 0.9", "σ = 4", "16×16". */
+  readonly setting: string;
   /** A title for figures, e.g. "Corrupted (p = 0.9)". */
   readonly label: string;
   /**

@@ -6,6 +6,7 @@ import { type Corruption, checkImages } from "./corruption";
 export class Downscale implements Corruption {
   readonly name = "average-pool downscale";
   readonly parameters: { readonly factor: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { factor: number } = { factor: 2 }) {
@@ -14,7 +15,8 @@ export class Downscale implements Corruption {
       throw new Error(`Downscale: factor must be an integer >= 2, got ${f}`);
     }
     this.parameters = { factor: f };
-    this.label = `Input (${f}×${f} average pool)`;
+    this.setting = `${f}×${f} average pool`;
+    this.label = `Input (${this.setting})`;
   }
 
   /** [N, C, H, W] -> [N, C, H / factor, W / factor]. Deterministic. */

@@ -5,11 +5,13 @@ import { type Corruption, checkBatch, checkProbability } from "./corruption";
 export class PixelErasure implements Corruption {
   readonly name = "pixel erasure";
   readonly parameters: { readonly p: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { p: number }) {
     this.parameters = { p: checkProbability("PixelErasure", options.p) };
-    this.label = `Corrupted (p = ${options.p})`;
+    this.setting = `p = ${options.p}`;
+    this.label = `Corrupted (${this.setting})`;
   }
 
   /** Each value of x independently kept with probability 1 - p, else 0. */

@@ -11,11 +11,13 @@ import { type Corruption, checkBatch, checkPositive, checkProbability } from "./
 export class GaussianNoise implements Corruption {
   readonly name = "gaussian noise";
   readonly parameters: { readonly sigma: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { sigma: number }) {
     this.parameters = { sigma: checkPositive("GaussianNoise", "sigma", options.sigma) };
-    this.label = `Gaussian noise (σ = ${options.sigma})`;
+    this.setting = `σ = ${options.sigma}`;
+    this.label = `Gaussian noise (${this.setting})`;
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {
@@ -45,11 +47,13 @@ function replaceAtRandom<T extends tf.Tensor>(
 export class ImpulseNoise implements Corruption {
   readonly name = "impulse noise";
   readonly parameters: { readonly p: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { p: number }) {
     this.parameters = { p: checkProbability("ImpulseNoise", options.p) };
-    this.label = `Impulse noise (p = ${options.p})`;
+    this.setting = `p = ${options.p}`;
+    this.label = `Impulse noise (${this.setting})`;
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {
@@ -62,11 +66,13 @@ export class ImpulseNoise implements Corruption {
 export class SaltAndPepper implements Corruption {
   readonly name = "salt and pepper";
   readonly parameters: { readonly p: number };
+  readonly setting: string;
   readonly label: string;
 
   constructor(options: { p: number }) {
     this.parameters = { p: checkProbability("SaltAndPepper", options.p) };
-    this.label = `Salt-and-pepper (p = ${options.p})`;
+    this.setting = `p = ${options.p}`;
+    this.label = `Salt-and-pepper (${this.setting})`;
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {
