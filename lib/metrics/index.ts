@@ -49,3 +49,5 @@ export {
   type TraversalEffects,
   type TraversalEffectsOptions,
 } from "./disentanglement";
+export { msePerImage, psnrPerImage } from "./per-image";
+export { neighbourCorrelation, activePixels } from "./filters";

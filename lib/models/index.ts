@@ -16,6 +16,9 @@ export {
   type StackOptions,
 } from "./autoencoder";
 export { VAE, loggedKlPerDimension, type VAEOptions, type Posterior } from "./vae";
+export { UNet, type UNetOptions, type UNetRow } from "./unet";
+export { MLP, type MLPOptions, type Activation } from "./mlp";
+export { FCAutoEncoder, type FCAutoEncoderOptions } from "./fc-autoencoder";
 export { MnistClassifier, type ClassifierOptions } from "./classifier";
 export { PCA, type PCAFitOptions } from "./pca";
 export {

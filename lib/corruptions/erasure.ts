@@ -1,0 +1,25 @@
+/** Pixel erasure (Vincent et al.'s masking noise): each pixel set to 0 with probability p. */
+import * as tf from "@tensorflow/tfjs";
+import { type Corruption, checkBatch, checkProbability } from "./corruption";
+
+export class PixelErasure implements Corruption {
+  readonly name = "pixel erasure";
+  readonly parameters: { readonly p: number };
+  readonly setting: string;
+  readonly label: string;
+
+  constructor(options: { p: number }) {
+    this.parameters = { p: checkProbability("PixelErasure", options.p) };
+    this.setting = `p = ${options.p}`;
+    this.label = `Corrupted (${this.setting})`;
+  }
+
+  /** Each value of x independently kept with probability 1 - p, else 0. */
+  corrupt<T extends tf.Tensor>(x: T, seed: number): T {
+    checkBatch("PixelErasure", x);
+    return tf.tidy(() => {
+      const u = tf.randomUniform(x.shape, 0, 1, "float32", seed);
+      return tf.mul(x, tf.cast(tf.greaterEqual(u, this.parameters.p), "float32"));
+    });
+  }
+}

@@ -1,0 +1,12 @@
+/** 7.3's corruptions, behind one interface: `import { PixelErasure } from "dlc7/corruptions"`. */
+export {
+  type Corruption,
+  type TransformOptions,
+  corruptionId,
+  corruptionTransform,
+} from "./corruption";
+export { PixelErasure } from "./erasure";
+export { GaussianBlur, gaussianKernel1d } from "./blur";
+export { BlockMasking } from "./block";
+export { GaussianNoise, ImpulseNoise, SaltAndPepper } from "./noise";
+export { Downscale } from "./downscale";
