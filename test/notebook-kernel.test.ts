@@ -175,6 +175,28 @@ describe("notebooks in a live kernel (jupyter_client)", function () {
     assert.match(saved[0] as string, /^tiny-c-/);
   });
 
+  it("every message of a cell reaches Jupyter, in order, past zeromq's 512 sends in a row", () => {
+    // Unpatched, tslab's sends past the 512th of a burst threw EBUSY: this cell showed 0-507,
+    // and a throw in a status message killed the kernel (a full run of 7.3, exit code 7).
+    const n = 1500;
+    const [burst, alive] = session(
+      [
+        { code: `for (let i = 0; i < ${n}; i++) console.log(i);`, label: "burst", timeout: 120 },
+        { code: `console.log("alive");`, label: "alive" },
+      ],
+      {},
+    );
+    assert.equal(burst.status, "ok", show(burst));
+    const lines = burst.stdout.trim().split("\n");
+    assert.equal(lines.length, n, `${lines.length} lines, the last: ${lines.at(-1)}`);
+    assert.deepEqual(
+      lines.map(Number),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assert.equal(burst.stderr, "", show(burst));
+    assert.equal(alive.stdout.trim(), "alive", show(alive));
+  });
+
   it("7.1: every cell re-runs after Run All, in the orders a student uses", () => {
     const nb = path.join(notebooks, "7.1-transposed-convolutions.ipynb");
     const results = session(

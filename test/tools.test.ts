@@ -291,12 +291,18 @@ describe("main job tools", function () {
   it("registers the TypeScript kernel only, removing tslab's JavaScript one", () => {
     fs.mkdirSync(path.join(dir, "kernels", "jslab"), { recursive: true });
     fs.writeFileSync(path.join(dir, "kernels", "jslab", "kernel.json"), "{}");
-    registerKernel(dir, "/opt/x/tslab");
+    registerKernel(dir, "/opt/x/tools/tslab-kernel.cjs", "/usr/bin/node");
     assert.deepEqual(fs.readdirSync(path.join(dir, "kernels")), ["tslab"]);
     const spec = JSON.parse(
       fs.readFileSync(path.join(dir, "kernels", "tslab", "kernel.json"), "utf8"),
     ) as { argv: string[]; language: string };
-    assert.deepEqual(spec.argv, ["/opt/x/tslab", "kernel", "--config-path", "{connection_file}"]);
+    assert.deepEqual(spec.argv, [
+      "/usr/bin/node",
+      "/opt/x/tools/tslab-kernel.cjs",
+      "kernel",
+      "--config-path",
+      "{connection_file}",
+    ]);
     assert.equal(spec.language, "typescript");
   });
 

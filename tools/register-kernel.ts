@@ -3,8 +3,10 @@
  * (tools/setup.sh uses build/jupyter/share/jupyter, so the user's own Jupyter is untouched).
  * `tslab install` would also register a JavaScript kernel ("jslab") that no notebook uses:
  * this writes the TypeScript kernel spec alone and removes a jslab left by earlier setups.
+ * The kernel starts through tools/tslab-kernel.cjs (tslab with its messages sent in order,
+ * one at a time), run by the Node that runs this.
  *
- *   npx tsx tools/register-kernel.ts <jupyter data folder> <tslab binary>
+ *   npx tsx tools/register-kernel.ts <jupyter data folder> <kernel launcher>
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,30 +17,30 @@ export interface KernelSpec {
   language: string;
 }
 
-/** The tslab kernel spec for `tslabBinary` (as tslab's own installer writes it). */
-export function tslabKernelSpec(tslabBinary: string): KernelSpec {
+/** The tslab kernel spec starting `launcher` with `node` (tslab's own arguments). */
+export function tslabKernelSpec(launcher: string, node: string = process.execPath): KernelSpec {
   return {
-    argv: [tslabBinary, "kernel", "--config-path", "{connection_file}"],
+    argv: [node, launcher, "kernel", "--config-path", "{connection_file}"],
     display_name: "TypeScript",
     language: "typescript",
   };
 }
 
 /** Writes `<dataDir>/kernels/tslab/kernel.json` and removes `<dataDir>/kernels/jslab`. */
-export function registerKernel(dataDir: string, tslabBinary: string): string {
+export function registerKernel(dataDir: string, launcher: string, node?: string): string {
   const kernels = path.join(dataDir, "kernels");
   fs.rmSync(path.join(kernels, "jslab"), { recursive: true, force: true });
   const file = path.join(kernels, "tslab", "kernel.json");
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(tslabKernelSpec(tslabBinary), null, 1) + "\n");
+  fs.writeFileSync(file, JSON.stringify(tslabKernelSpec(launcher, node), null, 1) + "\n");
   return file;
 }
 
 if (require.main === module) {
-  const [dataDir, binary] = process.argv.slice(2);
-  if (dataDir === undefined || binary === undefined) {
-    console.error("usage: register-kernel <jupyter data folder> <tslab binary>");
+  const [dataDir, launcher] = process.argv.slice(2);
+  if (dataDir === undefined || launcher === undefined) {
+    console.error("usage: register-kernel <jupyter data folder> <kernel launcher>");
     process.exit(2);
   }
-  console.error(`setup: registered the TypeScript kernel in ${registerKernel(dataDir, binary)}`);
+  console.error(`setup: registered the TypeScript kernel in ${registerKernel(dataDir, launcher)}`);
 }

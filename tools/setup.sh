@@ -85,8 +85,10 @@ case ":${JUPYTER_PATH:-}:" in
   *) export JUPYTER_PATH="$JUPYTER_DATA${JUPYTER_PATH:+:$JUPYTER_PATH}" ;;
 esac
 KERNEL_JSON="$JUPYTER_DATA/kernels/tslab/kernel.json"
-if [ ! -f "$KERNEL_JSON" ] || ! grep -q "$ROOT/node_modules/.bin/tslab" "$KERNEL_JSON" || [ -e "$JUPYTER_DATA/kernels/jslab" ]; then
-  node_modules/.bin/tsx tools/register-kernel.ts "$JUPYTER_DATA" "$ROOT/node_modules/.bin/tslab" \
+KERNEL_LAUNCHER="$ROOT/tools/tslab-kernel.cjs"
+if [ ! -f "$KERNEL_JSON" ] || ! grep -q "\"$KERNEL_LAUNCHER\"" "$KERNEL_JSON" ||
+  ! grep -q "\"$(node -p process.execPath)\"" "$KERNEL_JSON" || [ -e "$JUPYTER_DATA/kernels/jslab" ]; then
+  node_modules/.bin/tsx tools/register-kernel.ts "$JUPYTER_DATA" "$KERNEL_LAUNCHER" \
     || die "tslab kernel registration failed (see above)."
 fi
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The project's TypeScript kernel: tslab, with its messages to Jupyter sent one at a time.
+ *
+ * tslab calls zeromq's `socket.send()` without waiting for the previous send. zeromq 6 sends
+ * at once 512 times in a row, then defers one send to let the event loop run, and throws
+ * EBUSY ("Socket is busy writing") at any send made before that deferred one went out. So
+ * every 513th message on a socket could lose the messages that followed it in the same tick
+ * (a cell printing 3,000 lines showed 500), or kill the kernel when the throw happened in
+ * tslab's status messages (a full run of 7.3 died after 18 minutes, exit code 7). Here each
+ * socket's sends wait for the previous one, in order; a send that fails (a closed socket at
+ * shutdown) is reported on stderr instead of killing the kernel.
+ *
+ *   node tools/tslab-kernel.cjs kernel --config-path <connection file>   (kernel.json's argv)
+ */
+"use strict";
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const fromProject = (name) => require(require.resolve(name, { paths: [root] }));
+
+/** Makes `send` of every zeromq socket queue behind the previous send of the same socket. */
+function serializeSends(zmq) {
+  const proto = zmq.Socket.prototype;
+  if (proto.send.serialized === true) return;
+  const send = proto.send;
+  const queues = new WeakMap();
+  const pump = (socket, queue) => {
+    if (queue.busy || queue.items.length === 0) return;
+    const { message, done } = queue.items.shift();
+    queue.busy = true;
+    let sent;
+    try {
+      sent = Promise.resolve(send.call(socket, message));
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent
+      .catch((e) => process.stderr.write(`kernel: a message to Jupyter was not sent: ${e}\n`))
+      .then(() => {
+        queue.busy = false;
+        done();
+        pump(socket, queue);
+      });
+  };
+  const serialized = function (message) {
+    let queue = queues.get(this);
+    if (queue === undefined) {
+      queue = { busy: false, items: [] };
+      queues.set(this, queue);
+    }
+    const q = queue;
+    return new Promise((done) => {
+      q.items.push({ message, done });
+      pump(this, q);
+    });
+  };
+  serialized.serialized = true;
+  // A read-only property of the native class, but configurable.
+  Object.defineProperty(proto, "send", { value: serialized, writable: false, configurable: true });
+}
+
+serializeSends(fromProject("zeromq"));
+fromProject("tslab/dist/main.js").main();
