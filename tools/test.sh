@@ -53,6 +53,20 @@ nb_bad=$(count bad "$run_dir/a/run-summary.json" 1)
 passed=$((passed + nb_ok)); failed=$((failed + nb_bad))
 [ "$nb_bad" -gt 0 ] && failures+=("$nb_bad notebook(s)")
 
+# The data set is the notebooks' one parameter: 7.2-7.4 again on Fashion-MNIST, whose labels are
+# clothes, not digits (Debian's dataset-fashion-mnist; .ci/run installs it).
+if [ -n "${FASHION_MNIST_DIR:-}" ] || [ -d /usr/share/datasets/fashion-mnist ] ||
+  [ -d "$ROOT/data/cache/fashion-mnist" ]; then
+  echo "== notebooks on Fashion-MNIST, quick mode (into ${run_dir#"$ROOT/"}/fashion)"
+  DLC_DATASET=fashion-mnist main_job --quick --only 7.2,7.3,7.4 --out "$run_dir/fashion"
+  nb_ok=$(count ok "$run_dir/fashion/run-summary.json" 0)
+  nb_bad=$(count bad "$run_dir/fashion/run-summary.json" 1)
+  passed=$((passed + nb_ok)); failed=$((failed + nb_bad))
+  [ "$nb_bad" -gt 0 ] && failures+=("$nb_bad notebook(s) on Fashion-MNIST")
+else
+  echo "== notebooks on Fashion-MNIST: skipped, its files are missing (apt-get install dataset-fashion-mnist)"
+fi
+
 echo "== reproducibility: 7.1 run twice, byte-identical figures"
 main_job --quick --only 7.1 --out "$run_dir/b" >/dev/null
 check "figures byte-identical across runs" npx tsx tools/check-reproducible.ts "$run_dir/a/figures" "$run_dir/b/figures"
