@@ -1,13 +1,16 @@
 /**
- * Notebooks are committed clean: no outputs or execution counts, the tslab kernel, and code
- * cells formatted like the rest of the code (prettier, 100 columns, no longer line).
+ * Notebooks are committed clean: no outputs or execution counts, the tslab kernel, code cells
+ * formatted like the rest of the code (prettier, 100 columns, no longer line), and an id on
+ * every cell (nbformat 4.5 requires one: without, Jupyter's tools warn at every run).
  * `--check` lists what is not so (exit 1); without it, fixes it in place.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
 
 interface Cell {
+  id?: string;
   cell_type: string;
   source: string | string[];
   outputs?: unknown[];
@@ -34,6 +37,21 @@ async function formatted(source: string, where: string): Promise<string> {
   }
 }
 
+/** A cell id (8 hex digits) derived from `seed`, not in `taken`, which it joins. */
+function newId(seed: string, taken: Set<string | undefined>): string {
+  for (let k = 0; ; k++) {
+    const id = createHash("sha256").update(`${seed} ${k}`).digest("hex").slice(0, 8);
+    if (!taken.has(id)) {
+      taken.add(id);
+      return id;
+    }
+  }
+}
+
+/** The cell with its keys in nbformat's (sorted) order. */
+const sortedKeys = (c: Cell): Cell =>
+  Object.fromEntries(Object.entries(c).sort(([a], [b]) => (a < b ? -1 : 1))) as unknown as Cell;
+
 /** Jupyter's source lines: every line but the last keeps its newline. */
 function toLines(text: string): string[] {
   const lines = text.split("\n");
@@ -53,7 +71,14 @@ async function main(): Promise<void> {
       if (nb.metadata.kernelspec?.name !== "tslab")
         problems.push(`${rel}: kernelspec must be "tslab"`);
       let changed = false;
+      const ids = new Set(nb.cells.map((c) => c.id));
       for (const [i, c] of nb.cells.entries()) {
+        if (c.id === undefined || c.id === "") {
+          if (check) problems.push(`${rel} cell ${i}: has no id`);
+          c.id = newId(`${rel} ${i} ${String(c.source)}`, ids);
+          nb.cells[i] = sortedKeys(c);
+          changed = true;
+        }
         if (c.cell_type !== "code") continue;
         if ((c.outputs?.length ?? 0) > 0 || (c.execution_count ?? null) !== null) {
           if (check) problems.push(`${rel} cell ${i}: has outputs`);
@@ -82,7 +107,7 @@ async function main(): Promise<void> {
     if (check) console.error("run 'npx tsx tools/notebooks-clean.ts' to strip outputs and format");
     process.exit(1);
   }
-  if (check) console.log("notebooks: no outputs, code cells formatted");
+  if (check) console.log("notebooks: no outputs, code cells formatted, every cell with an id");
 }
 
 main().catch((e: unknown) => {
