@@ -543,6 +543,35 @@ describe("viz/charts", () => {
     assert.ok(svgTexts((await renderChart(bars)).svg).includes("80%"));
   });
 
+  it("scatter: chosen colours, a few points emphasized, a zoom that clips the rest", async () => {
+    const data = { x: [0, 0.5, 0.2, 9], y: [0, 0.5, 0.1, 9], label: ["a", "a", "b", "a"] };
+    const spec = scatter(data, {
+      colors: { a: "#aaaaaa", b: "#ff0000" },
+      emphasize: ["b"],
+      xDomain: [-1, 1],
+      yDomain: [-1, 1],
+    });
+    const { svg } = await renderChart(spec);
+    const points = svg.match(/<path aria-label="x: [^>]*>/g) ?? [];
+    // The point at (9, 9) is outside the zoom; the one labelled b is red, large, outlined.
+    assert.deepEqual(
+      points.map((p) => /label: (\w)/.exec(p)?.[1]),
+      ["a", "a", "b"],
+    );
+    const b = points[2]!;
+    assert.match(b, /fill="#ff0000"/);
+    assert.match(b, /stroke="black"/);
+    assert.match(points[0]!, /fill="#aaaaaa"/);
+    assert.doesNotMatch(points[0]!, /stroke="black"/);
+    const radius = (p: string) => Number(/d="M([\d.]+),0A/.exec(p)?.[1]);
+    assert.ok(Math.abs(radius(b) / radius(points[0]!) - Math.sqrt(8)) < 0.01, "8 times the area");
+    assert.throws(
+      () => scatter(data, { colors: { a: "red" } }),
+      /no colour for label\(s\) b; give every label one/,
+    );
+    assert.throws(() => scatter(data, { emphasize: ["c"] }), /cannot emphasize c/);
+  });
+
   it("rejects mismatched or non-finite data", () => {
     assert.throws(() => scatter({ x: [1, 2], y: [1] }), /same length/);
     assert.throws(() => lineChart([{ name: "a", x: [1], y: [Number.NaN] }]), /is NaN/);

@@ -346,6 +346,13 @@ export interface ScatterOptions extends ChartOptions {
   /** Point area in square pixels (default 12). */
   size?: number;
   opacity?: number;
+  /** A colour per label (CSS), instead of the category10 scheme: every label needs one. */
+  colors?: Readonly<Record<string, string>>;
+  /** Labels drawn 8 times larger, opaque and outlined: the few points the chart is about. */
+  emphasize?: readonly string[];
+  /** Axis ranges, points outside left out (the legend keeps every label): a zoom. */
+  xDomain?: readonly [number, number];
+  yDomain?: readonly [number, number];
 }
 
 /** 2-D scatter coloured by label (e.g. a 2-D latent space coloured by digit). */
@@ -353,19 +360,47 @@ export function scatter(data: ScatterData, options: ScatterOptions = {}): ChartS
   const n = sameLength("scatter", { x: data.x, y: data.y, label: data.label });
   finite("scatter.x", data.x);
   finite("scatter.y", data.y);
+  // Left out rather than clipped: resvg cannot draw a clipped group holding far-away points.
+  const inside = (v: number, d: readonly [number, number] | undefined) =>
+    d === undefined || (v >= d[0] && v <= d[1]);
   const values: Row[] = [];
   for (let i = 0; i < n; i++) {
+    if (!inside(data.x[i], options.xDomain) || !inside(data.y[i], options.yDomain)) continue;
     const row: Row = { x: num(data.x[i]), y: num(data.y[i]) };
     if (data.label !== undefined) row.label = String(data.label[i]);
     values.push(row);
   }
   const labels = data.label === undefined ? [] : sortedLabels(data.label);
+  const colors = options.colors;
+  const missing = colors === undefined ? [] : labels.filter((l) => colors[l] === undefined);
+  if (missing.length > 0) {
+    throw new Error(`scatter: no colour for label(s) ${missing.join(", ")}; give every label one`);
+  }
+  const unknown = (options.emphasize ?? []).filter((l) => !labels.includes(l));
+  if (unknown.length > 0) {
+    throw new Error(`scatter: cannot emphasize ${unknown.join(", ")}: no point has that label`);
+  }
+  const size = options.size ?? 12;
+  const opacity = options.opacity ?? 0.7;
+  const emphasized = { field: "label", oneOf: [...(options.emphasize ?? [])] };
+  const domain = (d: readonly [number, number] | undefined) =>
+    d === undefined ? { zero: false } : { domain: [...d], zero: false };
   return top(options, {
     data: { values },
-    mark: { type: "circle", size: options.size ?? 12, opacity: options.opacity ?? 0.7 },
+    mark: { type: "circle", size, opacity },
     encoding: {
-      x: { field: "x", type: "quantitative", title: options.xTitle ?? "x", scale: { zero: false } },
-      y: { field: "y", type: "quantitative", title: options.yTitle ?? "y", scale: { zero: false } },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: options.xTitle ?? "x",
+        scale: domain(options.xDomain),
+      },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: options.yTitle ?? "y",
+        scale: domain(options.yDomain),
+      },
       ...(data.label === undefined
         ? {}
         : {
@@ -374,8 +409,18 @@ export function scatter(data: ScatterData, options: ScatterOptions = {}): ChartS
               type: "nominal" as const,
               title: options.labelTitle ?? "label",
               sort: labels,
-              scale: { scheme: labels.length <= 10 ? "category10" : "category20" },
+              scale:
+                colors === undefined
+                  ? { scheme: labels.length <= 10 ? "category10" : "category20" }
+                  : { domain: labels, range: labels.map((l) => colors[l]!) },
             },
+          }),
+      ...(options.emphasize === undefined
+        ? {}
+        : {
+            size: { condition: { test: emphasized, value: 8 * size }, value: size },
+            opacity: { condition: { test: emphasized, value: 1 }, value: opacity },
+            stroke: { condition: { test: emphasized, value: "black" }, value: null },
           }),
     },
   });
