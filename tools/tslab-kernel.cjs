@@ -6,7 +6,7 @@
  * at once 512 times in a row, then defers one send to let the event loop run, and throws
  * EBUSY ("Socket is busy writing") at any send made before that deferred one went out. So
  * every 513th message on a socket could lose the messages that followed it in the same tick
- * (a cell printing 3,000 lines showed 500), or kill the kernel when the throw happened in
+ * (a cell printing 800 lines showed 508), or kill the kernel when the throw happened in
  * tslab's status messages (a full run of 7.3 died after 18 minutes, exit code 7). Here each
  * socket's sends wait for the previous one, in order; a send that fails (a closed socket at
  * shutdown) is reported on stderr instead of killing the kernel.
@@ -22,7 +22,6 @@ const fromProject = (name) => require(require.resolve(name, { paths: [root] }));
 /** Makes `send` of every zeromq socket queue behind the previous send of the same socket. */
 function serializeSends(zmq) {
   const proto = zmq.Socket.prototype;
-  if (proto.send.serialized === true) return;
   const send = proto.send;
   const queues = new WeakMap();
   const pump = (socket, queue) => {
@@ -44,18 +43,13 @@ function serializeSends(zmq) {
       });
   };
   const serialized = function (message) {
-    let queue = queues.get(this);
-    if (queue === undefined) {
-      queue = { busy: false, items: [] };
-      queues.set(this, queue);
-    }
-    const q = queue;
+    if (!queues.has(this)) queues.set(this, { busy: false, items: [] });
+    const queue = queues.get(this);
     return new Promise((done) => {
-      q.items.push({ message, done });
-      pump(this, q);
+      queue.items.push({ message, done });
+      pump(this, queue);
     });
   };
-  serialized.serialized = true;
   // A read-only property of the native class, but configurable.
   Object.defineProperty(proto, "send", { value: serialized, writable: false, configurable: true });
 }
