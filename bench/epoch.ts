@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendName } from "../lib/backend";
 import { loadDataset } from "../lib/data";
 import { Rng } from "../lib/random";
-import { lectureAutoencoder, type BenchModel } from "./lecture-model";
+import { lectureAutoencoder, type BenchModel } from "./models";
 import { trainStep } from "./step";
 
 const USAGE =

@@ -1,12 +1,15 @@
 /**
- * The benchmark's results: what one run measured, the table, the ratios to PyTorch at equal
- * cores and batch, and the check that every backend saw the same first losses.
+ * The benchmark's results: what one run measured, the table (with each row's GFLOP/s and its
+ * share of the cores' peak), the ratios to PyTorch at equal model, cores and batch, and the
+ * check that every backend saw the same first losses.
  */
 
 /** Relative tolerance on the first losses: float32 sums in another order, three Adam steps. */
 export const LOSS_RTOL = 1e-3;
 
 export interface BenchResult {
+  /** Which model was trained (bench/models.ts). */
+  model: string;
   backend: string;
   detail: string;
   /** CPU threads doing the work (1 for a GPU run: the JavaScript or Python thread). */
@@ -23,6 +26,8 @@ export interface BenchResult {
   losses: number[];
   software?: boolean;
   tensorsLeaked?: number;
+  /** Multiply-add FLOPs of one training step (bench/flops.ts), the same for every backend. */
+  gflopPerStep?: number;
 }
 
 export interface Skipped {
@@ -47,37 +52,53 @@ export function isResult(r: BenchResult | Skipped): r is BenchResult {
   return (r as BenchResult).msPerStep !== undefined;
 }
 
-/** The PyTorch run a row compares with: same device kind, batch and (on the CPU) threads. */
+/** The PyTorch run a row compares with: same model, device kind, batch and (CPU) threads. */
 export function torchFor(r: BenchResult, results: BenchResult[]): BenchResult | undefined {
   return results.find(
     (t) =>
       t.backend.startsWith("pytorch") &&
+      t.model === r.model &&
       t.device === r.device &&
       t.batch === r.batch &&
       (r.device === "gpu" || t.threads === r.threads),
   );
 }
 
-export function table(results: BenchResult[]): string {
+/** GFLOP/s of a run, and its share of `threads` cores' peak (null when unknown). */
+export function throughput(r: BenchResult, peakGflops: number | null): [number, number | null] {
+  const gflops = r.gflopPerStep === undefined ? NaN : r.gflopPerStep / (r.msPerStep / 1000);
+  const share =
+    peakGflops === null || r.device !== "cpu" ? null : gflops / (peakGflops * r.threads);
+  return [gflops, share];
+}
+
+export function table(results: BenchResult[], peakGflops: number | null = null): string {
   const head = [
+    "model",
     "backend",
     "threads",
     "batch",
     "ms/step",
     "cpu ms/step",
     "images/s",
+    "GFLOP/s",
+    "% of peak",
     "peak RSS MiB",
     "/ PyTorch",
   ];
   const rows = results.map((r) => {
     const t = r.backend.startsWith("pytorch") ? undefined : torchFor(r, results);
+    const [gflops, share] = throughput(r, peakGflops);
     return [
+      r.model,
       r.backend + (r.software === true ? " (software adapter)" : ""),
       String(r.threads),
       String(r.batch),
       r.msPerStep.toFixed(1),
       r.cpuMsPerStep.toFixed(1),
       r.imagesPerSecond.toFixed(0),
+      Number.isNaN(gflops) ? "-" : gflops.toFixed(1),
+      share === null ? "-" : `${(100 * share).toFixed(0)}%`,
       r.peakRssMiB.toFixed(0),
       t ? `${(r.msPerStep / t.msPerStep).toFixed(2)}x` : "-",
     ];
@@ -86,21 +107,29 @@ export function table(results: BenchResult[]): string {
   const widths = head.map((_, i) => Math.max(...all.map((row) => (row[i] as string).length)));
   return all
     .map((row) =>
-      row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
+      row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
     )
     .join("\n");
 }
 
 /**
- * Checks that every run at one batch size saw the same first losses (within LOSS_RTOL of
- * the wasm run's, or of the first run's where there is no wasm run). Returns the failures.
+ * Checks that every run of one model at one batch size saw the same first losses (within
+ * LOSS_RTOL of the wasm run's, or of the first run's where there is no wasm run). Returns the
+ * failures.
  */
 export function lossMismatches(results: BenchResult[]): string[] {
   const failures: string[] = [];
-  for (const batch of new Set(results.map((r) => r.batch))) {
+  const groups = new Set(results.map((r) => `${r.model}\u0000${r.batch}`));
+  for (const group of groups) {
+    const [model, b] = group.split("\u0000") as [string, string];
+    const batch = Number(b);
     // PyTorch starts from other initial weights: only our backends are compared.
     const runs = results.filter(
-      (r) => r.batch === batch && r.backend.startsWith("tfjs") && r.losses.length > 0,
+      (r) =>
+        r.model === model &&
+        r.batch === batch &&
+        r.backend.startsWith("tfjs") &&
+        r.losses.length > 0,
     );
     const ref = runs.find((r) => r.backend === "tfjs wasm") ?? runs[0];
     if (ref === undefined) continue;
@@ -112,7 +141,7 @@ export function lossMismatches(results: BenchResult[]): string[] {
         const rel = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
         if (!(rel <= LOSS_RTOL)) {
           failures.push(
-            `batch ${batch}, step ${i + 1}: ${r.backend} loss ${a} vs ${ref.backend} ${b} ` +
+            `${model}, batch ${batch}, step ${i + 1}: ${r.backend} loss ${a} vs ${ref.backend} ${b} ` +
               `(relative difference ${rel.toExponential(2)} > ${LOSS_RTOL})`,
           );
         }
@@ -122,14 +151,19 @@ export function lossMismatches(results: BenchResult[]): string[] {
   return failures;
 }
 
-/** "wasm / PyTorch at t threads" lines: wall-time and CPU-time ratios at equal cores. */
+/**
+ * "<model>: tfjs native / PyTorch at t threads" lines for our CPU backends: wall-time and
+ * CPU-time ratios at equal model, cores and batch.
+ */
 export function ratioLines(results: BenchResult[], batch: number): string[] {
   const lines: string[] = [];
-  for (const r of results.filter((x) => x.backend === "tfjs wasm" && x.batch === batch)) {
+  const ours = (x: BenchResult): boolean =>
+    (x.backend === "tfjs native" || x.backend === "tfjs wasm") && x.batch === batch;
+  for (const r of results.filter(ours)) {
     const t = torchFor(r, results);
     if (t === undefined) continue;
     lines.push(
-      `tfjs wasm / PyTorch at ${r.threads} thread${r.threads === 1 ? "" : "s"}, batch ${r.batch}: ` +
+      `${r.model}: ${r.backend} / PyTorch at ${r.threads} thread${r.threads === 1 ? "" : "s"}, batch ${r.batch}: ` +
         `${(r.msPerStep / t.msPerStep).toFixed(2)}x wall time, ` +
         `${(r.cpuMsPerStep / t.cpuMsPerStep).toFixed(2)}x CPU time per step`,
     );

@@ -1,6 +1,6 @@
 /** One training step as the benchmarks time it: Adam on the lecture's loss, loss read back. */
 import * as tf from "@tensorflow/tfjs";
-import type { BenchModel } from "./lecture-model";
+import type { BenchModel } from "./models";
 
 /**
  * One Adam step on batch x. The loss is read asynchronously, as a training loop reads each

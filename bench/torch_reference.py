@@ -1,79 +1,52 @@
-"""The lecture's MNIST autoencoder (7.2) trained in PyTorch, the benchmark's reference:
-prints one JSON line with ms per step, CPU ms per step and images per second.
+"""The benchmark's models (7.2's autoencoder, 7.3's U-Net, 7.4's VAE) trained in PyTorch, its
+reference: prints one JSON line with ms per step, CPU ms per step and images per second.
 
-Usage: python3 bench/torch_reference.py [--steps N] [--warmup W] [--threads T] [--batch B]
-                                        [--device cpu|cuda] [--mnist-dir DIR [--limit N]]
+Usage: python3 bench/torch_reference.py [--model autoencoder|unet|vae] [--steps N] [--warmup W]
+                                        [--threads T] [--batch B] [--device cpu|cuda]
+                                        [--mnist-dir DIR [--limit N]]
 With --mnist-dir: one epoch of 7.2's training cell on MNIST instead (as bench/epoch.ts).
 Run it with OPENBLAS_NUM_THREADS=1: torch.set_num_threads(T) then sets the cores it uses
 (OpenBLAS would otherwise spin a thread of its own on another core).
 """
 import argparse
-import gzip
 import json
 import os
 import resource
-import struct
+import sys
 import time
 
 import torch
-from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures"))
+from lecture7_torch import UNet, VAE, AutoEncoder, ae_loss, mnist, vae_losses  # noqa: E402
 
 
-class AutoEncoder(nn.Module):
-    def __init__(self, nb_channels, embedding_dim):
-        super().__init__()
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, nb_channels, kernel_size=5),  # 1x28x28 -> 32x24x24
-            nn.ReLU(inplace=True),
-            nn.Conv2d(nb_channels, nb_channels, kernel_size=5),  # -> 32x20x20
-            nn.ReLU(inplace=True),
-            nn.Conv2d(nb_channels, nb_channels, kernel_size=4, stride=2),  # -> 32x9x9
-            nn.ReLU(inplace=True),
-            nn.Conv2d(nb_channels, nb_channels, kernel_size=3, stride=2),  # -> 32x4x4
-            nn.ReLU(inplace=True),
-            nn.Conv2d(nb_channels, embedding_dim, kernel_size=4),  # -> dx1x1
-        )
-        self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(embedding_dim, nb_channels, kernel_size=4),  # -> 32x4x4
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(nb_channels, nb_channels, kernel_size=3, stride=2),  # -> 32x9x9
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(nb_channels, nb_channels, kernel_size=4, stride=2),  # -> 32x20x20
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(nb_channels, nb_channels, kernel_size=5),  # -> 32x24x24
-            nn.ReLU(inplace=True),
-            nn.ConvTranspose2d(nb_channels, 1, kernel_size=5),  # -> 1x28x28
-        )
+def model_and_loss(name):
+    """The bench's three models (bench/models.ts) and each one's training loss on a batch x."""
+    if name == "autoencoder":
+        model = AutoEncoder(32, 8)
+        return model, lambda x: ae_loss(x, model(x))
+    if name == "unet":
+        model = UNet(48, 64, 32)
+        return model, lambda x: (model(x) - x).pow(2).mean()
+    model = VAE(32, 32)
 
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
+    def loss(x):
+        kl_loss, fit_loss, _ = vae_losses(model, x)
+        return kl_loss + fit_loss
 
-
-def loss_fn(x, y):
-    """The lecture's loss: 0.5 * sum((x - g(f(x)))^2) / N."""
-    return 0.5 * (x - y).pow(2).sum() / x.size(0)
-
-
-def load_images(path, limit):
-    """MNIST images from an IDX .gz file, [N, 1, 28, 28] float32 in [0, 1]."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, n, rows, cols = struct.unpack(">IIII", data[:16])
-    if magic != 2051:
-        raise SystemExit(f"{path}: not an IDX image file (magic {magic})")
-    n = min(n, limit) if limit else n
-    pixels = torch.frombuffer(bytearray(data[16 : 16 + n * rows * cols]), dtype=torch.uint8)
-    return pixels.view(n, 1, rows, cols).float() / 255
+    return model, loss
 
 
 def timed_steps(args, device):
     """Steps on one random batch: ms per step, as bench/run.ts times ours."""
-    model = AutoEncoder(32, 8).to(device)
+    model, loss_fn = model_and_loss(args.model)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(args.batch, 1, 28, 28, device=device)
 
     def step():
-        loss = loss_fn(x, model(x))
+        loss = loss_fn(x)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -98,8 +71,8 @@ def timed_steps(args, device):
 def epoch(args, device):
     """One epoch of 7.2's training cell on MNIST (as bench/epoch.ts), then the test loss."""
     load0 = time.perf_counter()
-    train = load_images(os.path.join(args.mnist_dir, "train-images-idx3-ubyte.gz"), args.limit)
-    test = load_images(os.path.join(args.mnist_dir, "t10k-images-idx3-ubyte.gz"), args.limit)
+    train = mnist(args.mnist_dir, "train", args.limit)[0]
+    test = mnist(args.mnist_dir, "test", args.limit)[0]
     train, test = train.to(device), test.to(device)
     load = time.perf_counter() - load0
     model = AutoEncoder(32, 8).to(device)
@@ -109,7 +82,7 @@ def epoch(args, device):
     wall0 = time.perf_counter()
     for start in range(0, train.size(0), args.batch):
         x = train[order[start : start + args.batch]]
-        loss = loss_fn(x, model(x))
+        loss = ae_loss(x, model(x))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -119,7 +92,7 @@ def epoch(args, device):
     test0 = time.perf_counter()
     with torch.no_grad():
         test_total = sum(
-            loss_fn(test[s : s + 500], model(test[s : s + 500])).item() * test[s : s + 500].size(0)
+            ae_loss(test[s : s + 500], model(test[s : s + 500])).item() * test[s : s + 500].size(0)
             for s in range(0, test.size(0), 500)
         )
     return {
@@ -140,6 +113,7 @@ def epoch(args, device):
 
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["autoencoder", "unet", "vae"], default="autoencoder")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
@@ -164,6 +138,7 @@ def main():
     gpu = args.device == "cuda"
     result = {
         "backend": f"pytorch {args.device}",
+        "model": args.model,
         "detail": f"torch {torch.__version__}" + (f", {torch.cuda.get_device_name()}" if gpu else ""),
         "threads": 1 if gpu else torch.get_num_threads(),
         "device": "gpu" if gpu else "cpu",

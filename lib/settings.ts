@@ -29,8 +29,10 @@ export interface Settings {
   readonly runStateFile: string | null;
   /** DLC_BACKEND: a backend name to force (checked by lib/backend), or null. */
   readonly backend: string | null;
-  /** DLC_WASM_THREADS: XNNPACK threads, 1 to 8 (null: one per core, up to 8). */
-  readonly wasmThreads: number | null;
+  /** DLC_THREADS: threads of the CPU backends (oneDNN, XNNPACK), 1 to 64 (null: one per core). */
+  readonly threads: number | null;
+  /** DLC_NATIVE_ADDON: the native addon's file, overriding native/build/Release's. */
+  readonly nativeAddon: string | null;
   /** CUDA_VISIBLE_DEVICES as set (null when unset): "" or "-1" hides the GPUs. */
   readonly cudaVisibleDevices: string | null;
   /** DLC_DAWN_NODE: the path of Dawn's dawn.node, overriding the webgpu package's. */
@@ -100,11 +102,13 @@ function parseDataset(value: string | undefined): DatasetName {
   throw new Error(`DLC_DATASET=${value}: use "mnist" or "fashion-mnist"`);
 }
 
-function parseWasmThreads(value: string | undefined): number | null {
+function parseThreads(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 8) {
-    throw new Error(`DLC_WASM_THREADS=${value}: use an integer between 1 and 8`);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) {
+    throw new Error(
+      `DLC_THREADS=${value}: use an integer between 1 and 64 (default: one per core)`,
+    );
   }
   return n;
 }
@@ -142,7 +146,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     },
     runStateFile: env.DLC_RUN_STATE ? env.DLC_RUN_STATE : null,
     backend: env.DLC_BACKEND ? env.DLC_BACKEND : null,
-    wasmThreads: parseWasmThreads(env.DLC_WASM_THREADS),
+    threads: parseThreads(env.DLC_THREADS),
+    nativeAddon: env.DLC_NATIVE_ADDON ? path.resolve(env.DLC_NATIVE_ADDON) : null,
     cudaVisibleDevices: env.CUDA_VISIBLE_DEVICES ?? null,
     dawnNode: env.DLC_DAWN_NODE ? env.DLC_DAWN_NODE : null,
     checkRecords: env.DLC_CHECK_RECORDS === "1",

@@ -9,12 +9,14 @@ import {
   parseBatches,
   ratioLines,
   table,
+  throughput,
   torchFor,
   type BenchResult,
 } from "../bench/report";
 
 function run(fields: Partial<BenchResult> & Pick<BenchResult, "backend">): BenchResult {
   return {
+    model: "autoencoder",
     detail: "",
     threads: 1,
     device: "cpu",
@@ -54,7 +56,13 @@ describe("bench report", () => {
     const bad = [...ok, run({ backend: "tfjs webgpu", batch: 1000, losses: [90, 81] })];
     const m = lossMismatches(bad);
     assert.equal(m.length, 1);
-    assert.match(m[0]!, /^batch 1000, step 2: tfjs webgpu loss 81 vs tfjs wasm 80 \(relative/);
+    assert.match(
+      m[0]!,
+      /^autoencoder, batch 1000, step 2: tfjs webgpu loss 81 vs tfjs wasm 80 \(relative/,
+    );
+    // Another model's losses are never compared with the autoencoder's.
+    const other = [...ok, run({ model: "unet", backend: "tfjs native", losses: [1, 2, 3] })];
+    assert.deepEqual(lossMismatches(other), []);
     const nan = [ok[0]!, run({ backend: "tfjs webgpu", losses: [NaN, 80.6448, 69.2322] })];
     assert.equal(lossMismatches(nan).length, 1, "a NaN loss is a mismatch");
   });
@@ -71,15 +79,37 @@ describe("bench report", () => {
     assert.equal(torchFor(wasm2, all), torch2);
     assert.equal(torchFor(gpu, all), cuda);
     assert.equal(torchFor(run({ backend: "tfjs wasm", threads: 4 }), all), undefined);
-    assert.deepEqual(ratioLines(all, 100), [
-      "tfjs wasm / PyTorch at 1 thread, batch 100: 2.00x wall time, 2.00x CPU time per step",
-      "tfjs wasm / PyTorch at 2 threads, batch 100: 2.00x wall time, 2.00x CPU time per step",
+    const native1 = run({ backend: "tfjs native", msPerStep: 40, cpuMsPerStep: 40 });
+    const unet1 = run({ model: "unet", backend: "tfjs native", msPerStep: 400 });
+    assert.equal(torchFor(unet1, [...all, unet1]), undefined, "no PyTorch U-Net run");
+    assert.deepEqual(ratioLines([...all, native1, unet1], 100), [
+      "autoencoder: tfjs wasm / PyTorch at 1 thread, batch 100: 2.00x wall time, 2.00x CPU time per step",
+      "autoencoder: tfjs wasm / PyTorch at 2 threads, batch 100: 2.00x wall time, 2.00x CPU time per step",
+      "autoencoder: tfjs native / PyTorch at 1 thread, batch 100: 0.80x wall time, 0.80x CPU time per step",
     ]);
     const lines = table(all).split("\n");
     assert.equal(lines.length, 7);
-    assert.match(lines[0]!, /^backend +threads +batch +ms\/step +cpu ms\/step +images\/s/);
-    assert.match(lines[3]!, /^tfjs webgpu +1 +1000 +5\.0 .* 2\.50x$/);
+    assert.match(
+      lines[0]!,
+      /^model +backend +threads +batch +ms\/step +cpu ms\/step +images\/s +GFLOP\/s +% of peak/,
+    );
+    assert.match(lines[3]!, /^autoencoder +tfjs webgpu +1 +1000 +5\.0 .* 2\.50x$/);
     assert.match(lines[4]!, / -$/, "PyTorch rows have no ratio");
+  });
+
+  it("gives each row its GFLOP/s and its share of its cores' peak", () => {
+    const one = run({ backend: "tfjs native", msPerStep: 200, gflopPerStep: 14.6 });
+    const two = run({ backend: "tfjs native", threads: 2, msPerStep: 125, gflopPerStep: 14.6 });
+    const [g1, s1] = throughput(one, 115);
+    assert.ok(Math.abs(g1 - 73) < 1e-9);
+    assert.ok(Math.abs(s1! - 73 / 115) < 1e-12);
+    const [g2, s2] = throughput(two, 115);
+    assert.ok(Math.abs(g2 - 116.8) < 1e-9);
+    assert.ok(Math.abs(s2! - 116.8 / 230) < 1e-12, "two threads: the peak of two cores");
+    assert.equal(throughput(one, null)[1], null, "no peak measured: no share");
+    assert.ok(Number.isNaN(throughput(run({ backend: "x" }), 115)[0]), "no FLOP count: NaN");
+    const row = table([one], 115).split("\n")[1]!;
+    assert.match(row, /  73\.0 +63% /);
   });
 
   it("the device script refuses bad arguments and an incomplete carry, with its usage", () => {

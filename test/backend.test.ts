@@ -27,9 +27,10 @@ import { chooseAdapter } from "../lib/backend/webgpu";
 describe("initBackend", () => {
   it("selects the best available backend and says why the better ones were skipped", async () => {
     const report = await initBackend({ quiet: true });
-    assert.equal(tf.getBackend(), report.name);
+    // The native backend is the wasm one with the addon's kernels.
+    assert.equal(tf.getBackend(), report.name === "native" ? "wasm" : report.name);
     assert.ok(report.line.startsWith(`tfjs backend: ${report.name} (`), report.line);
-    const order: BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+    const order: BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
     // Every backend ranked above the chosen one is reported as skipped, with a reason.
     const better = order.slice(0, order.indexOf(report.name));
     assert.deepEqual(
@@ -40,10 +41,11 @@ describe("initBackend", () => {
       assert.ok(s.reason.length > 10, `${s.name}: empty reason`);
       assert.ok(report.line.includes(s.reason), `line lacks the reason for ${s.name}`);
     }
-    if (report.name === "wasm") {
+    if (report.name === "wasm" || report.name === "native") {
       assert.match(report.line, /Conv2DBackpropFilter/);
       assert.ok(tf.getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
     }
+    if (report.name === "native") assert.match(report.line, /^tfjs backend: native \(oneDNN \d/);
   });
 
   it("is idempotent and refuses to switch to another backend", async () => {
@@ -52,7 +54,7 @@ describe("initBackend", () => {
     assert.equal(backendReport(), first);
     const other: BackendName = first.name === "cpu" ? "wasm" : "cpu";
     await assert.rejects(initBackend({ force: other, quiet: true }), /already initialised/);
-    assert.equal(tf.getBackend(), first.name);
+    assert.equal(tf.getBackend(), first.name === "native" ? "wasm" : first.name);
   });
 
   it("rejects an unknown DLC_BACKEND with the list of names", async () => {
@@ -93,6 +95,51 @@ describe("initBackend", () => {
     assert.equal(out.status, 3, out.stdout + out.stderr);
     assert.match(out.stdout, /backend "tensorflow" was asked for .* but is not available: /);
     assert.match(out.stdout, /@tensorflow\/tfjs-node not installed/);
+  });
+
+  /** A fresh process with `env`: its backend line and three training steps' losses. */
+  function childTraining(env: NodeJS.ProcessEnv): { status: number | null; out: string } {
+    const lib = path.join(__dirname, "..", "lib");
+    const script = `
+      const tf = require("@tensorflow/tfjs");
+      const { initBackend } = require(${JSON.stringify(path.join(lib, "backend"))});
+      const { AutoEncoder } = require(${JSON.stringify(path.join(lib, "models"))});
+      initBackend().then(() => {
+        const model = new AutoEncoder({ embeddingDim: 2 });
+        const x = tf.randomUniform([8, 1, 28, 28], 0, 1, "float32", 1);
+        const opt = tf.train.adam(1e-3);
+        for (let i = 0; i < 3; i++) {
+          const cost = opt.minimize(() => tf.mean(tf.square(tf.sub(model.forward(x), x))), true);
+          console.log("loss " + cost.dataSync()[0]);
+        }
+      }).catch((e) => { console.log(e.message); process.exit(3); });`;
+    const out = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+    return { status: out.status, out: out.stdout + out.stderr };
+  }
+
+  it("without the native addon: falls back to wasm in one line that says how to get it, and trains", function () {
+    this.timeout(60000);
+    const missing = path.join(os.tmpdir(), "no-such-dir", "dlc7_native.node");
+    const { status, out } = childTraining({ DLC_BACKEND: "", DLC_NATIVE_ADDON: missing });
+    assert.equal(status, 0, out);
+    const line = out.split("\n").find((l) => l.startsWith("tfjs backend:")) ?? "";
+    assert.match(line, /^tfjs backend: wasm \(XNNPACK/);
+    assert.match(line, /skipped .*native: the addon is not built .*npm run build:native/);
+    const losses = [...out.matchAll(/^loss (\S+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(losses.length, 3, out);
+    assert.ok(losses.every(Number.isFinite) && losses[2]! < losses[0]!, `losses ${losses}`);
+  });
+
+  it("DLC_BACKEND=native without the addon is an error that says how to build it", function () {
+    this.timeout(60000);
+    const missing = path.join(os.tmpdir(), "no-such-dir", "dlc7_native.node");
+    const { status, out } = childTraining({ DLC_BACKEND: "native", DLC_NATIVE_ADDON: missing });
+    assert.equal(status, 3, out);
+    assert.match(out, /backend "native" was asked for .* not available: the addon is not built/);
+    assert.match(out, /npm run build:native/);
   });
 });
 

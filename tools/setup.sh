@@ -27,6 +27,17 @@ fi
 #     so that tests, the main job and kernels (which run in notebooks/) all read the same folder.
 eval "$(node_modules/.bin/tsx tools/env-paths.ts "$START_DIR")"
 
+# 2c. The native addon (oneDNN, native/), built when missing or older than its sources. A
+#     failed build is said in one line and is not an error: the wasm backend runs instead.
+ADDON=native/build/Release/dlc7_native.node
+if [ -z "${DLC_NATIVE_ADDON:-}" ] && { [ ! -f "$ADDON" ] ||
+  [ -n "$(find native/src native/binding.gyp -newer "$ADDON" 2>/dev/null | head -1)" ]; }; then
+  say "building the native addon (oneDNN; once, about 10 s)"
+  # shellcheck source=tools/build-native.sh
+  source tools/build-native.sh
+  build_native || true
+fi
+
 # 3. From apt, what is missing of: Jupyter with nbclient/nbconvert (DLC_PYTHON, else python3
 #    on PATH (conda), else Debian's), and DejaVu Sans, the font lib/viz measures and draws
 #    the charts' text with (lib/viz/fonts.ts looks in the same folders).

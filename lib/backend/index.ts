@@ -3,7 +3,8 @@
  * works here, and says in one line which one and why the faster ones were skipped.
  *
  * Order: tensorflow (tfjs-node-gpu, with a GPU visible) > tensorflow (tfjs-node) >
- * webgpu (real adapter, only when asked for until the notebooks read asynchronously) > wasm
+ * webgpu (real adapter, only when asked for until the notebooks read asynchronously) > native
+ * (the wasm backend with its convolutions and matrix products on oneDNN, native/) > wasm
  * (XNNPACK, with our convolution-gradient kernels) > cpu.
  * DLC_BACKEND=<name> forces one; a forced backend that is not available is an error.
  */
@@ -12,11 +13,13 @@ import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { readSettings } from "../settings";
+import { loadNative } from "./native";
+import { registerNativeKernels } from "./native-kernels";
 import { registerWasmKernels } from "./wasm-kernels";
 import { withWasmThreads } from "./wasm-threads";
 import { findGpuAdapter, probeWebGpu, type Probe } from "./webgpu";
 
-export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
+export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 
 /** What initBackend chose, in one printable line, and why the better ones were skipped. */
 export interface BackendReport {
@@ -32,7 +35,12 @@ export interface InitBackendOptions {
   quiet?: boolean;
 }
 
-const ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
+const ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
+
+/** The tfjs backend behind each of ours: native is the wasm backend with native kernels. */
+function tfjsName(name: BackendName): string {
+  return name === "native" ? "wasm" : name;
+}
 
 let current: BackendReport | null = null;
 let pending: Promise<BackendReport> | null = null;
@@ -106,24 +114,37 @@ async function probeTensorflow(): Promise<Probe> {
   return { ok: false, reason: reasons.join("; ") };
 }
 
-/**
- * DLC_WASM_THREADS: XNNPACK threads for wasm (see wasm-threads.ts). Default: one per
- * core, up to 8 (on 2 cores a training step takes 0.65 of the one-thread time).
- */
-function wasmThreads(): number {
-  return readSettings().wasmThreads ?? Math.max(1, Math.min(8, os.availableParallelism()));
+/** DLC_THREADS, default one per core: oneDNN's threads, and XNNPACK's (up to 8). */
+function threads(): number {
+  return readSettings().threads ?? os.availableParallelism();
+}
+
+async function probeNative(): Promise<Probe> {
+  const native = loadNative();
+  if (!native.ok) return native;
+  const { addon } = native;
+  addon.setThreads(threads());
+  registerWasmKernels();
+  const kernels = registerNativeKernels(addon);
+  // The wasm backend keeps the element-wise ops, which XNNPACK runs on one thread anyway.
+  if (!(await withWasmThreads(1, () => use("wasm")))) {
+    return { ok: false, reason: "the wasm backend under the native kernels did not initialise" };
+  }
+  const { version, isa, threads: used } = addon.info();
+  const detail = `${version}, ${isa}, ${used} thread${used === 1 ? "" : "s"}; ${kernels.join(", ")}`;
+  return { ok: true, detail: `${detail}; wasm for the rest` };
 }
 
 async function probeWasm(): Promise<Probe> {
   const kernels = registerWasmKernels();
-  if (!(await withWasmThreads(wasmThreads(), () => use("wasm")))) {
+  if (!(await withWasmThreads(Math.min(8, threads()), () => use("wasm")))) {
     return { ok: false, reason: "the wasm backend did not initialise" };
   }
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
-  const threads = getThreadsCount();
+  const used = getThreadsCount();
   const parts = [
     simd ? "XNNPACK SIMD" : "XNNPACK, no SIMD",
-    `${threads} thread${threads === 1 ? "" : "s"}`,
+    `${used} thread${used === 1 ? "" : "s"}`,
     kernels.length > 0 ? `our kernels: ${kernels.join(", ")}` : "no extra kernels",
   ];
   return { ok: true, detail: parts.join(", ") };
@@ -152,6 +173,8 @@ async function probe(name: BackendName, forced: boolean): Promise<Probe> {
           "which WebGPU cannot yet; DLC_BACKEND=webgpu trains on it",
       };
     }
+    case "native":
+      return probeNative();
     case "wasm":
       return probeWasm();
     case "cpu":
@@ -217,7 +240,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     );
   }
   // Something (a test, a notebook cell) may have switched backends since: switch back.
-  if (tf.getBackend() !== report.name && !(await use(report.name))) {
+  if (tf.getBackend() !== tfjsName(report.name) && !(await use(tfjsName(report.name)))) {
     throw new Error(`initBackend: cannot switch back to the "${report.name}" backend`);
   }
   return report;

@@ -8,6 +8,7 @@
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { backendReport } from "../backend";
 import { readSettings, settings } from "../settings";
 import type { ChartSpec } from "./charts";
 import { writeFileAtomic } from "../atomic-write";
@@ -46,7 +47,8 @@ function figuresDir(): string {
 export function currentProvenance(): Provenance {
   return provenance({
     seed: settings.seed,
-    backend: tf.getBackend() ?? "none",
+    // "native" for the wasm backend with the addon's kernels.
+    backend: backendReport()?.name ?? tf.getBackend() ?? "none",
     dataset: settings.dataset,
     quick: settings.quick,
   });

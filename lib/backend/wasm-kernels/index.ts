@@ -1,13 +1,14 @@
 /**
  * Kernels that make training fast and correct on the wasm backend: the convolution
- * gradients as forward convolutions that XNNPACK runs (lecture 7.1's identity), and
- * the forward convolutions with explicit padding.
+ * gradients as forward convolutions that XNNPACK runs (lecture 7.1's identity), the forward
+ * convolutions with explicit padding, and copies avoided (Identity, Sum, Slice).
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { conv2DBackpropFilterConfig } from "../conv2d-backprop";
 import { conv2DBackpropInputConfig } from "./conv2d-backprop";
 import { withExplicitPadding } from "./conv2d-forward";
+import { withSharedData } from "./identity";
 import { maxPoolGradConfig } from "./max-pool-grad";
 import { withHeapSlice } from "./slice";
 import { withLeadingAxesSum } from "./sum";
@@ -41,6 +42,11 @@ export function registerWasmKernels(): string[] {
   const sum = tf.getKernel("Sum", "wasm");
   if (sum === undefined) throw new Error("wasm backend has no Sum kernel to wrap");
   configs.push(withLeadingAxesSum(sum));
+  for (const name of ["Identity", "Cast"]) {
+    const original = tf.getKernel(name, "wasm");
+    if (original === undefined) throw new Error(`wasm backend has no ${name} kernel to wrap`);
+    configs.push(withSharedData(original));
+  }
   const slice = tf.getKernel("Slice", "wasm");
   if (slice === undefined) throw new Error("wasm backend has no Slice kernel to wrap");
   configs.push(withHeapSlice(slice));
