@@ -427,9 +427,83 @@ describe("nn", function () {
     wrong.set("4.weight", { shape: [1], values: new Float32Array(1) });
     assert.throws(
       () => b.loadStateDict(wrong),
-      /Missing key\(s\): 3\.bias; Unexpected key\(s\): 4\.weight; size mismatch for 3\.weight: copying a param with shape \[8, 3\], the shape in the current model is \[3, 8\]/,
+      /Missing key\(s\): 3\.bias; Unexpected key\(s\): 4\.weight; size mismatch for 3\.weight: copying a param with shape \[8, 3\] \(24 values\), the shape in the current model is \[3, 8\] \(24 values\)/,
     );
     assert.deepEqual(b.stateDict(), before);
+    a.dispose();
+    b.dispose();
+  });
+
+  it("loadStateDict: the right shape with the wrong number of values names both counts", () => {
+    const lin = new Linear(3, 3, { rng: Rng.stream("test/nn/state-count") });
+    const state = lin.stateDict();
+    state.set("weight", { shape: [3, 3], values: new Float32Array(10) });
+    assert.throws(
+      () => lin.loadStateDict(state),
+      /size mismatch for weight: copying a param with shape \[3, 3\] \(10 values\), the shape in the current model is \[3, 3\] \(9 values\)/,
+    );
+    lin.dispose();
+  });
+
+  it("loadStateDict refuses NaN and Infinity, naming the first tensor that holds one", () => {
+    const lin = new Linear(2, 3, { rng: Rng.stream("test/nn/state-nan") });
+    const before = lin.stateDict();
+    for (const [bad, name, at] of [
+      [NaN, "weight", 4],
+      [-Infinity, "bias", 2],
+    ] as const) {
+      const state = lin.stateDict();
+      (state.get(name) as { values: Float32Array }).values[at - 1] = bad;
+      if (name === "bias") (state.get("weight") as { values: Float32Array }).values[0] = 7;
+      assert.throws(
+        () => lin.loadStateDict(state),
+        new RegExp(
+          `^Error: Linear\\.loadStateDict: parameter ${name} holds ${bad} \\(value ${at} of \\d+\\): weights of a diverged training, not loaded; the module is untouched$`,
+        ),
+      );
+      assert.deepEqual(lin.stateDict(), before);
+    }
+    lin.dispose();
+  });
+
+  it("loadStateDict takes a Map or a plain object of tensors or entries, and names them for anything else", () => {
+    const rng = Rng.stream("test/nn/state-forms");
+    const a = new Linear(2, 3, { rng });
+    const b = new Linear(2, 3, { rng });
+    const state = a.stateDict();
+    const tensors = new Map([...state].map(([n, e]) => [n, tf.tensor(e.values, e.shape)]));
+    const before = tf.memory().numTensors;
+    b.loadStateDict(tensors);
+    assert.deepEqual(b.stateDict(), state);
+    b.loadStateDict(Object.fromEntries(tensors));
+    b.loadStateDict(Object.fromEntries(state));
+    assert.deepEqual(b.stateDict(), state);
+    assert.equal(tf.memory().numTensors, before, "no tensor left by the conversion");
+    const accepted =
+      "a state dict is a Map or a plain object from parameter names to tensors or \\{ shape: number\\[\\], values: Float32Array \\}";
+    for (const [input, got] of [
+      [[1, 2], "Array"],
+      [42, "number"],
+      [null, "null"],
+      [a, "Linear"],
+    ] as const) {
+      assert.throws(
+        () => b.loadStateDict(input as never),
+        (e: unknown) =>
+          e instanceof TypeError &&
+          new RegExp(`^Linear\\.loadStateDict: got ${got}; ${accepted}$`).test(e.message),
+      );
+    }
+    assert.throws(
+      () => b.loadStateDict({ weight: [[1, 2]], bias: state.get("bias") } as never),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        new RegExp(
+          `^Linear\\.loadStateDict: "weight" is neither a tensor nor \\{ shape, values: Float32Array \\}; ${accepted}$`,
+        ).test(e.message),
+    );
+    assert.deepEqual(b.stateDict(), state);
+    tf.dispose([...tensors.values()]);
     a.dispose();
     b.dispose();
   });

@@ -8,6 +8,9 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { AutoEncoder } from "../lib/models";
+import { Linear, ReLU, Sequential } from "../lib/nn";
+import { encodeSafetensors } from "../lib/nn/safetensors";
+import { Rng } from "../lib/random";
 import {
   type CheckpointKey,
   CheckpointError,
@@ -210,7 +213,7 @@ describe("checkpoints", function () {
     const untouched = weights(wider);
     assert.throws(
       () => loadCheckpoint(wider, keyFor(2), dir),
-      /size mismatch for encoder\.0\.weight: copying a param with shape \[4, 1, 5, 5\], the shape in the current model is \[5, 1, 5, 5\]/,
+      /size mismatch for encoder\.0\.weight: copying a param with shape \[4, 1, 5, 5\] \(100 values\), the shape in the current model is \[5, 1, 5, 5\] \(125 values\)/,
     );
     assert.deepEqual(weights(wider), untouched);
     m.dispose();
@@ -469,6 +472,68 @@ describe("checkpoints: a failed save keeps the trained model", function () {
       /parameter layer\.weight holds NaN or Infinity; not saved/,
     );
     assert.deepEqual(warnings, []);
+  });
+});
+
+describe("trainOrLoad frees the model it built when anything fails", function () {
+  let dir: string;
+  const quiet = () => ({ dir, report: () => undefined, warn: () => undefined });
+  const build = (): Sequential =>
+    new Sequential(
+      new Linear(4, 8, { rng: Rng.stream("test/ckpt/leak") }),
+      new ReLU(),
+      new Linear(8, 2, { rng: Rng.stream("test/ckpt/leak") }),
+    );
+
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("a training that throws (an interrupt) leaves no tensor", async () => {
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      trainOrLoad(
+        tinyKey("leak"),
+        build,
+        () => {
+          throw new Error("interrupted at epoch 1");
+        },
+        quiet(),
+      ),
+      /interrupted at epoch 1/,
+    );
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("a save refused for NaN leaves no tensor", async () => {
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      trainOrLoad(
+        tinyKey("leak"),
+        build,
+        (m) => {
+          const v = m.parameters()[0] as tf.Variable;
+          tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
+          return tinyLogs(1);
+        },
+        quiet(),
+      ),
+      /parameter 0\.weight holds NaN or Infinity; not saved/,
+    );
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it("a model that loads or trains is returned alive", async () => {
+    const r = await trainOrLoad(tinyKey("leak"), build, () => tinyLogs(1), quiet());
+    const again = await trainOrLoad(tinyKey("leak"), build, () => tinyLogs(2), quiet());
+    assert.equal(again.loaded, true);
+    assert.deepEqual(again.model.stateDict(), r.model.stateDict());
+    r.model.dispose();
+    again.model.dispose();
   });
 });
 
@@ -754,6 +819,40 @@ describe("checkpoints: validated before anything is assigned", function () {
       }),
     );
     refused(key, /tensor "layer\.bias" starts at byte 40, expected 48/);
+  });
+
+  it("a weights file holding NaN or Infinity is refused, naming the tensor, then retrained", async () => {
+    const key = tinyKey();
+    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), dir);
+    for (const [bad, name, at] of [
+      [NaN, "layer.bias", 2],
+      [Infinity, "layer.weight", 5],
+    ] as const) {
+      const state = new TinyModel(1).stateDict();
+      (state.get(name) as { values: Float32Array }).values[at - 1] = bad;
+      replaceWeights(
+        key,
+        encodeSafetensors(state, { format: "dlc7-checkpoint", key: checkpointHash(key) }),
+      );
+      refused(
+        key,
+        new RegExp(
+          `weights-\\w+\\.safetensors: parameter ${name.replace(".", "\\.")} holds ${bad} \\(value ${at} of \\d+\\): weights of a diverged training, not loaded$`,
+        ),
+      );
+    }
+    const r = await trainOrLoad(
+      key,
+      () => new TinyModel(-1),
+      (m) => {
+        m.loadStateDict(new TinyModel(3).stateDict());
+        return tinyLogs(3);
+      },
+      { dir, report },
+    );
+    assert.equal(r.loaded, false);
+    assert.equal(r.model.value(), 3);
+    assert.match(lines[0] ?? "", /parameter layer\.weight holds Infinity .*; retraining$/);
   });
 
   it("a weights file of another key is refused", () => {

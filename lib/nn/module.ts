@@ -12,8 +12,18 @@
 import * as tf from "@tensorflow/tfjs";
 import { fromChannelsLast, toChannelsLast } from "./layout";
 
+/** One parameter of a state dict: its shape and its values, flat, in row-major order. */
+export interface StateEntry {
+  shape: number[];
+  values: Float32Array;
+}
+
 /** Parameters by PyTorch name ("encoder.0.weight"), as plain float32 arrays. */
-export type StateDict = Map<string, { shape: number[]; values: Float32Array }>;
+export type StateDict = Map<string, StateEntry>;
+
+/** What loadStateDict accepts: a StateDict, or a Map or plain object of tensors or entries. */
+export type StateDictInput =
+  ReadonlyMap<string, StateEntry | tf.Tensor> | Readonly<Record<string, StateEntry | tf.Tensor>>;
 
 export abstract class Module {
   /** The class name printed in describe(), e.g. "Conv2d". */
@@ -82,25 +92,29 @@ export abstract class Module {
 
   /**
    * Copies a state dict into the parameters, as PyTorch's load_state_dict(strict=True):
-   * every name must match with its shape. Everything is checked before anything is
-   * assigned, so the module is untouched when it throws.
+   * every name must match with its shape, and every value must be finite. Takes a StateDict,
+   * or a Map or plain object of tensors or `{ shape, values }` entries. Everything is checked
+   * before anything is assigned, so the module is untouched when it throws.
    */
-  loadStateDict(dict: StateDict): void {
+  loadStateDict(dict: StateDictInput): void {
+    const state = toStateDict(dict, `${this.name}.loadStateDict`);
     const named = this.namedParameters();
-    const missing = named.filter(([n]) => !dict.has(n)).map(([n]) => n);
+    const missing = named.filter(([n]) => !state.has(n)).map(([n]) => n);
     const known = new Set(named.map(([n]) => n));
-    const unexpected = [...dict.keys()].filter((n) => !known.has(n));
+    const unexpected = [...state.keys()].filter((n) => !known.has(n));
     const problems: string[] = [];
     if (missing.length > 0) problems.push(`Missing key(s): ${missing.join(", ")}`);
     if (unexpected.length > 0) problems.push(`Unexpected key(s): ${unexpected.join(", ")}`);
     for (const [n, v] of named) {
-      const entry = dict.get(n);
+      const entry = state.get(n);
       if (entry === undefined) continue;
       const same =
         entry.shape.length === v.shape.length && entry.shape.every((s, i) => s === v.shape[i]);
       if (!same || entry.values.length !== v.size) {
         problems.push(
-          `size mismatch for ${n}: copying a param with shape [${entry.shape.join(", ")}], the shape in the current model is [${v.shape.join(", ")}]`,
+          `size mismatch for ${n}: copying a param with shape [${entry.shape.join(", ")}] ` +
+            `(${entry.values.length} values), the shape in the current model is ` +
+            `[${v.shape.join(", ")}] (${v.size} values)`,
         );
       }
     }
@@ -109,8 +123,11 @@ export abstract class Module {
         `${this.name}.loadStateDict: ${problems.join("; ")}. Check that the state dict comes from the same architecture.`,
       );
     }
+    const bad = nonFinite(state);
+    if (bad !== null)
+      throw new Error(`${this.name}.loadStateDict: ${bad}; the module is untouched`);
     for (const [n, v] of named) {
-      const entry = dict.get(n) as { shape: number[]; values: Float32Array };
+      const entry = state.get(n) as StateEntry;
       tf.tidy(() => v.assign(tf.tensor(entry.values, v.shape, "float32")));
     }
   }
@@ -145,4 +162,66 @@ function indentTail(text: string, spaces: number): string {
     .split("\n")
     .map((line, i) => (i === 0 ? line : pad + line))
     .join("\n");
+}
+
+const ACCEPTED =
+  "a Map or a plain object from parameter names to tensors or { shape: number[], values: Float32Array }";
+
+/** A state dict in any accepted form as a StateDict (tensors read once); a TypeError otherwise. */
+export function toStateDict(dict: unknown, who: string): StateDict {
+  let entries: Array<[unknown, unknown]>;
+  if (dict instanceof Map) entries = [...(dict as Map<unknown, unknown>)];
+  else if (
+    dict !== null &&
+    typeof dict === "object" &&
+    Object.getPrototypeOf(dict) === Object.prototype
+  )
+    entries = Object.entries(dict);
+  else {
+    const got =
+      dict === null
+        ? "null"
+        : typeof dict === "object"
+          ? (dict.constructor?.name ?? "an object")
+          : typeof dict;
+    throw new TypeError(`${who}: got ${got}; a state dict is ${ACCEPTED}`);
+  }
+  const out: StateDict = new Map();
+  for (const [name, value] of entries) {
+    if (typeof name !== "string")
+      throw new TypeError(`${who}: key ${String(name)} is not a name; a state dict is ${ACCEPTED}`);
+    if (value instanceof tf.Tensor) {
+      if (value.isDisposed) throw new TypeError(`${who}: tensor "${name}" has been disposed`);
+      out.set(name, { shape: [...value.shape], values: Float32Array.from(value.dataSync()) });
+      continue;
+    }
+    const e = value as Partial<StateEntry> | null;
+    if (
+      e === null ||
+      typeof e !== "object" ||
+      !Array.isArray(e.shape) ||
+      !e.shape.every((s) => Number.isInteger(s) && s >= 0) ||
+      !(e.values instanceof Float32Array)
+    ) {
+      throw new TypeError(
+        `${who}: "${name}" is neither a tensor nor { shape, values: Float32Array }; a state dict is ${ACCEPTED}`,
+      );
+    }
+    out.set(name, { shape: e.shape, values: e.values });
+  }
+  return out;
+}
+
+/**
+ * The first entry holding NaN or ±Infinity, said in words ("encoder.0.weight holds NaN (value 7
+ * of 800)"), or null when every value is finite. A diverged training's weights are refused on
+ * load as they are on save.
+ */
+export function nonFinite(dict: StateDict): string | null {
+  for (const [name, e] of dict) {
+    const i = e.values.findIndex((x) => !Number.isFinite(x));
+    if (i >= 0)
+      return `parameter ${name} holds ${e.values[i]} (value ${i + 1} of ${e.values.length}): weights of a diverged training, not loaded`;
+  }
+  return null;
 }

@@ -23,7 +23,7 @@ import {
   processAlive,
   withLockSync,
 } from "../lock-file";
-import type { StateDict } from "../nn/module";
+import { type StateDict, nonFinite } from "../nn/module";
 import { decodeSafetensors, encodeSafetensors } from "../nn/safetensors";
 import { settings } from "../settings";
 import { plural } from "../viz/format";
@@ -49,6 +49,8 @@ export interface CheckpointKey {
 export interface Checkpointable {
   stateDict(): StateDict;
   loadStateDict(dict: StateDict): void;
+  /** Frees the model's memory (nn modules: their variables); trainOrLoad calls it on failure. */
+  dispose?(): void;
 }
 
 /** The training logs a checkpoint keeps: per epoch, and every few steps. */
@@ -423,6 +425,8 @@ function readCheckpoint(
   } catch (e) {
     throw new CheckpointError(folder, (e as Error).message);
   }
+  const bad = nonFinite(decoded.tensors);
+  if (bad !== null) throw new CheckpointError(folder, `${m.weights.file}: ${bad}`);
   if (decoded.metadata.key !== checkpointHash(key)) {
     throw new CheckpointError(
       folder,
@@ -489,7 +493,8 @@ export interface TrainOrLoadResult<M> extends TrainingLogs {
  * Builds the model, then loads its checkpoint if a usable one exists; otherwise (none,
  * corrupt, mismatched: said in one line) trains it with `trainFn` and saves it. While a
  * process trains a key, others asking for it wait and then load its checkpoint. A save that
- * fails (read-only folder, full disk...) is a warning: the trained model is returned.
+ * fails (read-only folder, full disk...) is a warning: the trained model is returned. On
+ * any error (an interrupted training, a refused save) the built model is disposed first.
  */
 export async function trainOrLoad<M extends Checkpointable>(
   key: CheckpointKey,
@@ -501,8 +506,25 @@ export async function trainOrLoad<M extends Checkpointable>(
   const report = options.report ?? ((line: string) => console.log(line));
   const warn = options.warn ?? ((line: string) => console.warn(line));
   const folder = checkpointFolder(key, dir);
-  const name = path.basename(folder);
   const model = build();
+  try {
+    return await loadOrTrain(model, key, trainFn, { dir, folder, report, warn });
+  } catch (e) {
+    // Nobody else holds the model yet: whatever failed (an interrupt, a refused save, a
+    // lock that could not be taken), its tensors are freed here.
+    model.dispose?.();
+    throw e;
+  }
+}
+
+async function loadOrTrain<M extends Checkpointable>(
+  model: M,
+  key: CheckpointKey,
+  trainFn: (model: M) => Promise<TrainingLogs> | TrainingLogs,
+  o: { dir: string; folder: string; report: (line: string) => void; warn: (line: string) => void },
+): Promise<TrainOrLoadResult<M>> {
+  const { dir, folder, report, warn } = o;
+  const name = path.basename(folder);
   let problem: string | null = null;
   const load = (): TrainingLogs | null => {
     try {
