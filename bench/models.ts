@@ -5,8 +5,8 @@
  * trains the same three in PyTorch.
  */
 import * as tf from "@tensorflow/tfjs";
-import { AutoEncoder, UNet, VAE } from "../lib/models";
-import { halfSumSquaredError, meanSquaredError, vaeLoss } from "../lib/training/losses";
+import { AutoEncoder, UNet, VAE, vaeLoss } from "../lib/models";
+import { halfSumSquaredError, meanSquaredError } from "../lib/training/losses";
 
 export type BenchModelName = "autoencoder" | "unet" | "vae";
 

@@ -11,7 +11,6 @@ import {
   ImpulseNoise,
   PixelErasure,
   SaltAndPepper,
-  corruptionId,
   corruptionTransform,
   gaussianKernel1d,
 } from "../lib/corruptions";
@@ -278,8 +277,8 @@ describe("corruptions", () => {
     assert.equal(new BlockMasking({ size: 16 }).label, "Corrupted (16×16)");
     assert.equal(new BlockMasking({ size: 16 }).setting, "16×16");
     assert.equal(new GaussianNoise({ sigma: 0.5 }).label, "Gaussian noise (σ = 0.5)");
-    assert.equal(corruptionId(new PixelErasure({ p: 0.9 })), "pixel-erasure-p0.9");
-    assert.equal(corruptionId(new BlockMasking({ size: 10 })), "block-masking-size10");
+    assert.equal(new PixelErasure({ p: 0.9 }).id, "pixel-erasure-p0.9");
+    assert.equal(new BlockMasking({ size: 10 }).id, "block-masking-size10");
     assert.deepEqual(new ImpulseNoise({ p: 0.3 }).parameters, { p: 0.3 });
   });
 

@@ -17,6 +17,8 @@ function fakeDataset(n: number): Dataset {
     classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
     source: "fake",
     isSubset: false,
+    content: `fake-${n}`,
+    nouns: { item: "digit", items: "digits" },
   };
 }
 

@@ -34,6 +34,14 @@ function batch(images: Float32Array[]): tf.Tensor4D {
 const range = (a: number, b: number): number[] =>
   Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
+/** A reader (what the measuring classifier gives) from a labelling function. */
+const readerOf = (classify: (x: tf.Tensor4D) => Int32Array) => ({
+  read: (x: tf.Tensor4D) => {
+    const labels = classify(x);
+    return { labels, confidence: new Float32Array(labels.length).fill(1) };
+  },
+});
+
 describe("metrics/stroke", () => {
   before(async () => {
     await initBackend({ quiet: true });
@@ -172,7 +180,7 @@ describe("metrics/disentanglement", () => {
       [200, 5, 1, 1],
     );
     const refImages = decodeSynthetic(refCodes);
-    const reference = factorReference(classifySynthetic, refImages);
+    const reference = factorReference(readerOf(classifySynthetic), refImages);
     close(reference.digitImpurity, 0.5, 1e-12, "two balanced digits");
     // Base codes: 6 digits, half of each class, z3 = z4 = 0 (no shear, full length).
     const base = [
@@ -188,7 +196,7 @@ describe("metrics/disentanglement", () => {
     const before = tf.memory().numTensors;
     const result = traversalEffects({
       decode: decodeSynthetic,
-      classify: classifySynthetic,
+      reader: readerOf(classifySynthetic),
       codes,
       dims: [0, 1, 2, 3],
       values,
@@ -230,7 +238,14 @@ describe("metrics/disentanglement", () => {
 
   it("factorReference refuses images that cannot serve as a reference", () => {
     const same = batch([image([[1, 1]]), image([[1, 1]])]);
-    assert.throws(() => factorReference(() => new Int32Array([0, 1]), same), /do not vary in ink/);
+    assert.throws(
+      () =>
+        factorReference(
+          readerOf(() => new Int32Array([0, 1])),
+          same,
+        ),
+      /do not vary in ink/,
+    );
     same.dispose();
   });
 });

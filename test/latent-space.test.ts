@@ -2,7 +2,6 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  activeUnits,
   ksCriticalValue,
   ksDistance,
   latentStatistics,
@@ -156,11 +155,5 @@ describe("metrics/latent-space", () => {
     const bad = tf.tensor2d([[0], [NaN]]);
     assert.throws(() => latentStatistics(bad), /code 1, dimension 0 is NaN/);
     tf.dispose([z, z4, nhwc, constant, bad]);
-  });
-
-  it("activeUnits: a strict threshold, 0.01 by default", () => {
-    assert.deepEqual(activeUnits([0.5, 0.01, 0.0100001, 0]), [0, 2]);
-    assert.deepEqual(activeUnits([0.5, 0.2], 0.3), [0]);
-    assert.throws(() => activeUnits([NaN]), /dimension 0 is NaN/);
   });
 });

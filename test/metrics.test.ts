@@ -5,25 +5,27 @@ import {
   psnr,
   psnrFromMse,
   reconstructionMsePerPixel,
+  reconstructionReport,
 } from "../lib/metrics/reconstruction";
-import {
-  agreement,
-  confidenceSummary,
-  digitKeptRate,
-  maxProbabilities,
-  predictLabels,
-} from "../lib/metrics/classification";
+import { agreement, confidenceSummary } from "../lib/metrics/classification";
+import { median, summarize } from "../lib/metrics/summary";
 
 function close(actual: number, expected: number, tol: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} vs ${expected} (tol ${tol})`);
 }
 
 /** A fake classifier: the label is the image's brightest pixel index modulo 10. */
-const argmaxClassifier = (images: tf.Tensor4D): Int32Array =>
-  tf.tidy(() => {
-    const n = images.shape[0];
-    return tf.mod(tf.argMax(tf.reshape(images, [n, -1]), 1), 10).dataSync() as Int32Array;
-  });
+const argmaxReader = {
+  calls: [] as number[],
+  read(images: tf.Tensor4D) {
+    this.calls.push(images.shape[0]);
+    const labels = tf.tidy(() => {
+      const n = images.shape[0];
+      return tf.mod(tf.argMax(tf.reshape(images, [n, -1]), 1), 10).dataSync() as Int32Array;
+    });
+    return { labels, confidence: new Float32Array(labels.length).fill(1) };
+  },
+};
 
 /** Images [n, 1, 4, 4] each with a single lit pixel at index labels[i]. */
 function oneHotImages(labels: number[]): tf.Tensor4D {
@@ -111,35 +113,33 @@ describe("metrics/classification", () => {
     await tf.setBackend("cpu");
   });
 
-  it("digitKeptRate counts reconstructions labelled with the original label", () => {
+  it("reconstructionReport: the MSE per pixel and the kept rate in one pass by batches", () => {
     const before = tf.memory().numTensors;
     const labels = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    const images = oneHotImages(labels);
     // Reconstructions: the same digits except at positions 2 and 7 (another pixel lit).
-    const recon = oneHotImages([3, 1, 8, 1, 5, 9, 2, 0, 5, 3]);
-    const calls: number[] = [];
-    const classify = (b: tf.Tensor4D): Int32Array => {
-      calls.push(b.shape[0]);
-      return argmaxClassifier(b);
+    const changed = oneHotImages([3, 1, 8, 1, 5, 9, 2, 0, 5, 3]);
+    // forward returns the changed images of the batch it is given, in order.
+    let at = 0;
+    const model = {
+      forward: (x: tf.Tensor4D) => {
+        const y = changed.slice(at, x.shape[0]);
+        at += x.shape[0];
+        return y;
+      },
     };
-    close(digitKeptRate(classify, recon, labels, 4), 8 / 10, 1e-12, "kept rate");
-    assert.deepEqual(calls, [4, 4, 2]);
-    assert.deepEqual(
-      Array.from(predictLabels(argmaxClassifier, recon, 3)),
-      [3, 1, 8, 1, 5, 9, 2, 0, 5, 3],
-    );
-    // Against the classifier's own labels on the originals.
-    const originals = oneHotImages(labels);
-    const reference = predictLabels(argmaxClassifier, originals);
-    close(digitKeptRate(argmaxClassifier, originals, reference), 1, 0, "originals keep themselves");
+    argmaxReader.calls = [];
+    const r = reconstructionReport(model, { images, labels }, argmaxReader, 4);
+    close(r.kept, 8 / 10, 1e-12, "kept rate");
+    // Two images differ in two pixels each (1 and 1): 4 / (10 * 16).
+    close(r.mse, 4 / 160, 1e-7, "mse");
+    assert.deepEqual(argmaxReader.calls, [4, 4, 2]);
+    at = 0;
     assert.throws(
-      () => digitKeptRate(argmaxClassifier, recon, [1, 2]),
-      /2 labels for 10 reconstructions/,
+      () => reconstructionReport(model, { images, labels: [1, 2] }, argmaxReader),
+      /2 labels for 10 images/,
     );
-    assert.throws(
-      () => predictLabels(() => new Int32Array(1), recon),
-      /returned 1 labels for 10 images/,
-    );
-    tf.dispose([recon, originals]);
+    tf.dispose([images, changed]);
     assert.equal(tf.memory().numTensors, before, "tensors leaked");
   });
 
@@ -149,37 +149,24 @@ describe("metrics/classification", () => {
   });
 
   it("confidenceSummary: mean, median and confident fraction of the max probability", () => {
-    const before = tf.memory().numTensors;
-    const rows = [
-      [0.95, 0.05, 0],
-      [0.2, 0.5, 0.3],
-      [0.1, 0.1, 0.8],
-      [0.0, 0.99, 0.01],
-    ];
-    const images = tf.zeros([4, 1, 2, 2]) as tf.Tensor4D;
-    let offset = 0;
-    // A fake model returning the rows above, batch after batch.
-    const probabilities = (b: tf.Tensor4D): tf.Tensor2D => {
-      const out = tf.tensor2d(rows.slice(offset, offset + b.shape[0]));
-      offset += b.shape[0];
-      return out;
-    };
-    const s = confidenceSummary(probabilities, images, 0.9, 3);
+    const s = confidenceSummary(Float32Array.from([0.95, 0.5, 0.8, 0.99]), 0.9);
     assert.equal(s.n, 4);
     close(s.meanMaxProbability, (0.95 + 0.5 + 0.8 + 0.99) / 4, 1e-7, "mean");
     close(s.medianMaxProbability, (0.8 + 0.95) / 2, 1e-7, "median");
     close(s.confidentFraction, 0.5, 0, "confident fraction");
-    offset = 0;
-    assert.deepEqual(
-      Array.from(maxProbabilities(probabilities, images)).map((v) => Math.round(v * 100)),
-      [95, 50, 80, 99],
-    );
-    const logits = (b: tf.Tensor4D): tf.Tensor2D => tf.fill([b.shape[0], 3], 2.5) as tf.Tensor2D;
     assert.throws(
-      () => confidenceSummary(logits, images),
+      () => confidenceSummary([2.5, 2.5]),
       /pass probabilities \(softmax\), not logits/,
     );
-    images.dispose();
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    assert.throws(() => confidenceSummary([]), /no images/);
+  });
+
+  it("summarize: mean, sample standard deviation, median, extremes", () => {
+    const s = summarize([4, 1, 3, 2]);
+    assert.deepEqual(s, { n: 4, mean: 2.5, std: Math.sqrt(5 / 3), median: 2.5, min: 1, max: 4 });
+    assert.equal(median([5, 1, 3]), 3);
+    assert.equal(summarize([7]).std, 0);
+    assert.throws(() => summarize([]), /no values/);
+    assert.throws(() => summarize([1, NaN]), /NaN/);
   });
 });

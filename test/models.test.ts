@@ -160,7 +160,7 @@ describe("models", function () {
     vae.dispose();
   });
 
-  it("MnistClassifier: logits [N, 10], probabilities sum to 1, predict and confidence agree", () => {
+  it("MnistClassifier: logits [N, 10], probabilities sum to 1, read gives the argmax and its probability", () => {
     const clf = new MnistClassifier({ nbChannels: 4, nbHidden: 16, seed: 0 });
     const x = tf.randomUniform([7, 1, 28, 28], 0, 1, "float32", 1) as tf.Tensor4D;
     const before = tf.memory().numTensors;
@@ -168,8 +168,8 @@ describe("models", function () {
     assert.deepEqual(p.shape, [7, 10]);
     const rowsums = tf.sum(p, 1);
     for (const s of rowsums.dataSync()) assert.ok(Math.abs(s - 1) < 1e-5);
-    const pred = clf.predict(x, 3);
-    const conf = clf.confidence(x, 3);
+    const { labels: pred, confidence: conf } = clf.read(x, 3);
+    assert.deepEqual(clf.predict(x, 2), pred);
     const pv = p.arraySync();
     pred.forEach((k, i) => {
       assert.equal(Math.max(...pv[i]!), pv[i]![k]);

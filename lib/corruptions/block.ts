@@ -1,22 +1,15 @@
 /** Block masking: a k × k square, at a uniformly random position inside each image, set to 0. */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { type Corruption, checkImages } from "./corruption";
+import { CorruptionBase, checkImages } from "./corruption";
 
-export class BlockMasking implements Corruption {
-  readonly name = "block masking";
-  readonly parameters: { readonly size: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class BlockMasking extends CorruptionBase<{ readonly size: number }> {
   constructor(options: { size: number }) {
     const k = options.size;
     if (!Number.isInteger(k) || k < 1) {
       throw new Error(`BlockMasking: size must be a positive integer, got ${k}`);
     }
-    this.parameters = { size: k };
-    this.setting = `${k}×${k}`;
-    this.label = `Corrupted (${this.setting})`;
+    super("block masking", { size: k }, `${k}×${k}`);
   }
 
   /** Top-left corners of the squares of n images of size h × w, as drawn from `seed`. */

@@ -1,7 +1,7 @@
 /** Gaussian blur: a separable Gaussian kernel truncated at 3σ, zero padding, the size kept. */
 import * as tf from "@tensorflow/tfjs";
 import { conv2d } from "../nn/functional";
-import { type Corruption, checkImages, checkPositive } from "./corruption";
+import { CorruptionBase, checkImages, checkPositive } from "./corruption";
 
 /** The normalised 1-D kernel exp(-i² / 2σ²), i = -r..r with r = ceil(3σ). */
 export function gaussianKernel1d(sigma: number): Float32Array {
@@ -14,17 +14,12 @@ export function gaussianKernel1d(sigma: number): Float32Array {
   return Float32Array.from(w, (v) => v / total);
 }
 
-export class GaussianBlur implements Corruption {
-  readonly name = "gaussian blur";
-  readonly parameters: { readonly sigma: number };
-  readonly setting: string;
-  readonly label: string;
+export class GaussianBlur extends CorruptionBase<{ readonly sigma: number }> {
   private readonly kernel: Float32Array;
 
   constructor(options: { sigma: number }) {
-    this.parameters = { sigma: checkPositive("GaussianBlur", "sigma", options.sigma) };
-    this.setting = `σ = ${options.sigma}`;
-    this.label = `Corrupted (${this.setting})`;
+    const sigma = checkPositive("GaussianBlur", "sigma", options.sigma);
+    super("gaussian blur", { sigma }, `σ = ${sigma}`);
     this.kernel = gaussianKernel1d(options.sigma);
   }
 

@@ -4,9 +4,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { seedFor } from "../random";
+import type { Json } from "../training/checkpoint";
+import { type Configured, configured } from "../training/key";
 import type { Transform } from "../training/train";
 
-export interface Corruption {
+export interface Corruption extends Configured {
   /** What it is, e.g. "pixel erasure". */
   readonly name: string;
   /** Its parameters, e.g. { p: 0.9 }: with the name, all that decides its output. */
@@ -15,6 +17,8 @@ export interface Corruption {
   readonly setting: string;
   /** A title for figures, e.g. "Corrupted (p = 0.9)". */
   readonly label: string;
+  /** A file-name-safe identifier, e.g. "pixel-erasure-p0.9", for figure names. */
+  readonly id: string;
   /**
    * A corrupted copy of images [N, C, H, W] (element-wise noises take any batch [N, ...]);
    * the same input and seed give the same output. Does not dispose x.
@@ -22,10 +26,33 @@ export interface Corruption {
   corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D;
 }
 
-/** A file-name-safe identifier, e.g. "pixel-erasure-p0.9", for figures and checkpoint keys. */
-export function corruptionId(c: Corruption): string {
-  const params = Object.entries(c.parameters).map(([k, v]) => `${k}${v}`);
-  return [c.name.replace(/[^A-Za-z0-9]+/g, "-"), ...params].join("-");
+/** What every corruption holds: its name, parameters, how the lecture writes them, a title. */
+export abstract class CorruptionBase<P extends Record<string, number>> implements Corruption {
+  readonly setting: string;
+  readonly label: string;
+
+  constructor(
+    readonly name: string,
+    readonly parameters: Readonly<P>,
+    setting: string,
+    /** The figure title around the setting, e.g. "Corrupted" gives "Corrupted (p = 0.9)". */
+    title = "Corrupted",
+  ) {
+    this.setting = setting;
+    this.label = `${title} (${setting})`;
+  }
+
+  /** { corruption: name, ...parameters }: all that decides the output. */
+  get config(): Json {
+    return { corruption: this.name, ...this.parameters };
+  }
+
+  get id(): string {
+    const params = Object.entries(this.parameters).map(([k, v]) => `${k}${v}`);
+    return [this.name.replace(/[^A-Za-z0-9]+/g, "-"), ...params].join("-");
+  }
+
+  abstract corrupt(x: tf.Tensor4D, seed: number): tf.Tensor4D;
 }
 
 export interface TransformOptions {
@@ -35,17 +62,21 @@ export interface TransformOptions {
   atTest?: boolean;
 }
 
+/** A transform that says what it computes (its config enters the checkpoint key). */
+export type ConfiguredTransform = Transform & Configured;
+
 /**
  * The corruption as a training transform: each batch's draws come from the step's seed mixed
  * with the stream's name, so two transforms with different names draw independent noise.
  */
-export function corruptionTransform(c: Corruption, options: TransformOptions): Transform {
+export function corruptionTransform(c: Corruption, options: TransformOptions): ConfiguredTransform {
   const atTest = options.atTest ?? true;
-  return (x, ctx) => {
+  const fn: Transform = (x, ctx) => {
     const step = ctx.seed();
     if (!ctx.training && !atTest) return x;
     return c.corrupt(x as tf.Tensor4D, seedFor(options.stream, step));
   };
+  return configured(fn, { corruption: c.config, stream: options.stream, atTest });
 }
 
 /** Throws unless x is a float32 batch [N, ...]: element-wise noises take images, codes, points. */

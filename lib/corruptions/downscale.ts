@@ -1,22 +1,15 @@
 /** 7.3's super-resolution input: F.avg_pool2d(original, kernel_size = factor). */
 import * as tf from "@tensorflow/tfjs";
 import { avgPool2d } from "../nn/functional";
-import { type Corruption, checkImages } from "./corruption";
+import { CorruptionBase, checkImages } from "./corruption";
 
-export class Downscale implements Corruption {
-  readonly name = "average-pool downscale";
-  readonly parameters: { readonly factor: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class Downscale extends CorruptionBase<{ readonly factor: number }> {
   constructor(options: { factor: number } = { factor: 2 }) {
     const f = options.factor;
     if (!Number.isInteger(f) || f < 2) {
       throw new Error(`Downscale: factor must be an integer >= 2, got ${f}`);
     }
-    this.parameters = { factor: f };
-    this.setting = `${f}×${f} average pool`;
-    this.label = `Input (${this.setting})`;
+    super("average-pool downscale", { factor: f }, `${f}×${f} average pool`, "Input");
   }
 
   /** [N, C, H, W] -> [N, C, H / factor, W / factor]. Deterministic. */

@@ -1,17 +1,11 @@
 /** Pixel erasure (Vincent et al.'s masking noise): each pixel set to 0 with probability p. */
 import * as tf from "@tensorflow/tfjs";
-import { type Corruption, checkBatch, checkProbability } from "./corruption";
+import { CorruptionBase, checkBatch, checkProbability } from "./corruption";
 
-export class PixelErasure implements Corruption {
-  readonly name = "pixel erasure";
-  readonly parameters: { readonly p: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class PixelErasure extends CorruptionBase<{ readonly p: number }> {
   constructor(options: { p: number }) {
-    this.parameters = { p: checkProbability("PixelErasure", options.p) };
-    this.setting = `p = ${options.p}`;
-    this.label = `Corrupted (${this.setting})`;
+    const p = checkProbability("PixelErasure", options.p);
+    super("pixel erasure", { p }, `p = ${p}`);
   }
 
   /** Each value of x independently kept with probability 1 - p, else 0. */

@@ -1,10 +1,11 @@
 /** 7.3's corruptions, behind one interface: `import { PixelErasure } from "dlc7/corruptions"`. */
 export {
   type Corruption,
+  type ConfiguredTransform,
   type TransformOptions,
-  corruptionId,
   corruptionTransform,
 } from "./corruption";
+export { Noise2Noise } from "./noise2noise";
 export { PixelErasure } from "./erasure";
 export { GaussianBlur, gaussianKernel1d } from "./blur";
 export { BlockMasking } from "./block";

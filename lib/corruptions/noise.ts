@@ -5,19 +5,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
-import { type Corruption, checkBatch, checkPositive, checkProbability } from "./corruption";
+import { CorruptionBase, checkBatch, checkPositive, checkProbability } from "./corruption";
 
 /** x + ε with ε ~ N(0, σ²) independently on every value. */
-export class GaussianNoise implements Corruption {
-  readonly name = "gaussian noise";
-  readonly parameters: { readonly sigma: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class GaussianNoise extends CorruptionBase<{ readonly sigma: number }> {
   constructor(options: { sigma: number }) {
-    this.parameters = { sigma: checkPositive("GaussianNoise", "sigma", options.sigma) };
-    this.setting = `σ = ${options.sigma}`;
-    this.label = `Gaussian noise (${this.setting})`;
+    const sigma = checkPositive("GaussianNoise", "sigma", options.sigma);
+    super("gaussian noise", { sigma }, `σ = ${sigma}`, "Gaussian noise");
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {
@@ -44,16 +38,10 @@ function replaceAtRandom<T extends tf.Tensor>(
 }
 
 /** Random-valued impulse noise: each value replaced with probability p by a uniform in [0, 1]. */
-export class ImpulseNoise implements Corruption {
-  readonly name = "impulse noise";
-  readonly parameters: { readonly p: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class ImpulseNoise extends CorruptionBase<{ readonly p: number }> {
   constructor(options: { p: number }) {
-    this.parameters = { p: checkProbability("ImpulseNoise", options.p) };
-    this.setting = `p = ${options.p}`;
-    this.label = `Impulse noise (${this.setting})`;
+    const p = checkProbability("ImpulseNoise", options.p);
+    super("impulse noise", { p }, `p = ${p}`, "Impulse noise");
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {
@@ -63,16 +51,10 @@ export class ImpulseNoise implements Corruption {
 }
 
 /** Salt-and-pepper: each value replaced with probability p by 0 or 1 (a fair coin). */
-export class SaltAndPepper implements Corruption {
-  readonly name = "salt and pepper";
-  readonly parameters: { readonly p: number };
-  readonly setting: string;
-  readonly label: string;
-
+export class SaltAndPepper extends CorruptionBase<{ readonly p: number }> {
   constructor(options: { p: number }) {
-    this.parameters = { p: checkProbability("SaltAndPepper", options.p) };
-    this.setting = `p = ${options.p}`;
-    this.label = `Salt-and-pepper (${this.setting})`;
+    const p = checkProbability("SaltAndPepper", options.p);
+    super("salt and pepper", { p }, `p = ${p}`, "Salt-and-pepper");
   }
 
   corrupt<T extends tf.Tensor>(x: T, seed: number): T {

@@ -4,6 +4,7 @@
  * or `mapBatches`, so that 10,000 images never pass through a model as one temporary.
  */
 import * as tf from "@tensorflow/tfjs";
+import { contentDigest } from "../training/key";
 import type { Rng } from "../random";
 import type { Dataset } from "./datasets";
 
@@ -95,6 +96,7 @@ export function subset(dataset: Dataset, indices: Int32Array, note?: string): Da
     size: indices.length,
     isSubset: true,
     source: `${dataset.source}, ${note ?? `subset of ${indices.length}`}`,
+    content: contentDigest(dataset.content, indices),
   };
 }
 

@@ -14,7 +14,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { DATA_DIR_VARIABLES, readSettings, settings, type DatasetName } from "../settings";
-import { checksumsFor, verifyChecksum, type FileStem } from "./checksums";
+import { contentDigest } from "../training/key";
+import { checksumsFor, digest, verifyChecksum, type FileStem } from "./checksums";
 import { DataError } from "./data-error";
 import { downloadVerified } from "./download";
 import {
@@ -46,6 +47,13 @@ export interface Dataset {
   readonly source: string;
   /** True when this is the npm fallback's subset, not the real split. */
   readonly isSubset: boolean;
+  /**
+   * The identity of these images and labels (16 hex digits): from the SHA-256 of the files'
+   * content, the split and the items kept. A checkpoint key holds it: other data, new key.
+   */
+  readonly content: string;
+  /** What one item is called: "digit" (MNIST), "garment" (Fashion-MNIST); and its plural. */
+  readonly nouns: { readonly item: string; readonly items: string };
 }
 
 export interface LoadOptions {
@@ -123,13 +131,17 @@ export async function loadDataset(
   if (found === "fallback") {
     const part = loadNpmMnist(split);
     (options.log ?? console.warn)(`[data] ${part.source}`);
-    return makeDataset(name, split, part.images, part.labels, part.source, true, limit);
+    const files = [contentDigest(part.images.pixels), contentDigest(part.labels)];
+    return makeDataset(name, split, part.images, part.labels, part.source, true, limit, files);
   }
   const verify = options.verify ?? true;
   const sums = checksumsFor(name);
+  // Each file's content digest: the published one once checked, else computed.
+  const files: string[] = [];
   const read = (file: string, stem: FileStem): Uint8Array => {
     const bytes = decompressIfGzip(readFileBytes(file), file, found.fix);
     if (verify) verifyChecksum(bytes, sums[stem].raw, file, found.fix);
+    files.push(verify ? sums[stem].raw.hex : digest(bytes, "sha256"));
     return bytes;
   };
   const { images: imagesStem, labels: labelsStem } = STEMS[split];
@@ -142,7 +154,7 @@ export async function loadDataset(
         `the two files do not belong together, replace them with the originals`,
     );
   }
-  return makeDataset(name, split, images, labels, found.source, false, limit);
+  return makeDataset(name, split, images, labels, found.source, false, limit, files);
 }
 
 /** Shorthand for loadDataset("mnist", split, options). */
@@ -311,6 +323,7 @@ function makeDataset(
   source: string,
   isSubset: boolean,
   limit: number | undefined,
+  files: readonly string[],
 ): Dataset {
   const n = limit === undefined ? images.count : Math.min(limit, images.count);
   return {
@@ -322,5 +335,7 @@ function makeDataset(
     classNames: classNamesOf(name),
     source: n < images.count ? `${source}, first ${n} of ${images.count}` : source,
     isSubset,
+    content: contentDigest(name, split, ...files, `first ${n}`),
+    nouns: name === "mnist" ? { item: "digit", items: "digits" } : { item: "garment", items: "garments" },
   };
 }

@@ -22,7 +22,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { latentTraversal, type DecodeCodes } from "../models/traversal";
-import type { Classify } from "./classification";
+import type { ImageReader } from "../models/classifier";
 import { STROKE_STATISTICS, strokeStatistics, type StrokeStatisticName } from "./stroke";
 
 /** The factors, in the order of an effect vector. */
@@ -98,8 +98,8 @@ export function withinGroupVariance(values: ArrayLike<number>, labels: ArrayLike
 }
 
 /** The denominators, from reference images [N, 1, H, W] (e.g. the test set) and the classifier. */
-export function factorReference(classify: Classify, images: tf.Tensor4D): FactorReference {
-  const labels = classify(images);
+export function factorReference(reader: ImageReader, images: tf.Tensor4D): FactorReference {
+  const labels = reader.read(images).labels;
   if (labels.length !== images.shape[0]) {
     throw new Error(
       `factorReference: the classifier returned ${labels.length} labels for ${images.shape[0]} images`,
@@ -140,8 +140,8 @@ export function concentration(effects: readonly number[]): number {
 export interface TraversalEffectsOptions {
   /** g: codes [M, d, 1, 1] -> images [M, 1, H, W]. */
   decode: DecodeCodes;
-  /** Predicted digits of images [M, 1, H, W]. */
-  classify: Classify;
+  /** Reads the digit in images [M, 1, H, W] (the measuring classifier). */
+  reader: ImageReader;
   /** Base codes [B, d, 1, 1], e.g. the codes (mu) of B test images. */
   codes: tf.Tensor4D;
   /** Dimensions to traverse. */
@@ -153,7 +153,7 @@ export interface TraversalEffectsOptions {
 
 /** Effects of traversing each of `dims` on the digit and on the stroke statistics, and the score. */
 export function traversalEffects(options: TraversalEffectsOptions): TraversalEffects {
-  const { decode, classify, codes, dims, values, reference } = options;
+  const { decode, reader, codes, dims, values, reference } = options;
   const b = codes.shape[0];
   const k = values.length;
   if (k < 2) throw new Error(`traversalEffects: need at least 2 values, got ${k}`);
@@ -162,7 +162,7 @@ export function traversalEffects(options: TraversalEffectsOptions): TraversalEff
     let labels: Int32Array;
     let stats: ReturnType<typeof strokeStatistics>;
     try {
-      labels = classify(images);
+      labels = reader.read(images).labels;
       stats = strokeStatistics(images);
     } finally {
       images.dispose();

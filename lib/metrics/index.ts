@@ -2,26 +2,20 @@
 export {
   msePerPixel,
   reconstructionMsePerPixel,
+  reconstructionReport,
   psnr,
   psnrFromMse,
   type Reconstruct,
+  type Reconstructor,
+  type ReconstructionReport,
 } from "./reconstruction";
-export {
-  agreement,
-  predictLabels,
-  digitKeptRate,
-  maxProbabilities,
-  confidenceSummary,
-  type Classify,
-  type Probabilities,
-  type ConfidenceSummary,
-} from "./classification";
+export { agreement, confidenceSummary, type ConfidenceSummary } from "./classification";
+export { summarize, median, type Summary } from "./summary";
 export {
   normalCdf,
   ksDistance,
   ksCriticalValue,
   latentStatistics,
-  activeUnits,
   type DimensionStatistics,
 } from "./latent-space";
 export {

@@ -124,20 +124,3 @@ export function latentStatistics(codes: tf.Tensor): DimensionStatistics[] {
     };
   });
 }
-
-/**
- * The indices of the dimensions whose value exceeds `threshold`. With a VAE's KL per dimension on
- * the test set (vaeKlPerDimension, logged by vaeLoss as test_kl_j) and 0.01 nat, the active units: a dimension whose posterior never leaves the prior carries
- * no information. (Burda et al. 2016 apply the same 0.01 to the variance of mu over the data,
- * std^2 in latentStatistics; both counts agree on a collapsed dimension.)
- */
-export function activeUnits(perDimension: ArrayLike<number>, threshold = 0.01): number[] {
-  if (!Number.isFinite(threshold)) throw new Error(`activeUnits: threshold is ${threshold}`);
-  const out: number[] = [];
-  for (let j = 0; j < perDimension.length; j++) {
-    const v = perDimension[j] as number;
-    if (Number.isNaN(v)) throw new Error(`activeUnits: dimension ${j} is NaN`);
-    if (v > threshold) out.push(j);
-  }
-  return out;
-}

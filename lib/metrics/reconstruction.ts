@@ -4,6 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { forEachBatch } from "../data/batches";
+import type { ImageReader } from "../models/classifier";
+import { agreement } from "./classification";
 
 /** A map from images [N, C, H, W] to reconstructions of the same shape (e.g. model.forward). */
 export type Reconstruct = (x: tf.Tensor4D) => tf.Tensor4D;
@@ -52,6 +54,46 @@ export function reconstructionMsePerPixel(
     total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0] as number;
   });
   return total / images.size;
+}
+
+/** A codec (or anything with forward) that maps images to reconstructions of the same shape. */
+export interface Reconstructor {
+  forward(x: tf.Tensor4D): tf.Tensor;
+}
+
+/** How well a model reconstructs a data set. */
+export interface ReconstructionReport {
+  /** Mean over pixels and images of (x - reconstruction)^2. */
+  mse: number;
+  /** Fraction of reconstructions the reader labels with the original's label (the "kept" rate). */
+  kept: number;
+}
+
+/**
+ * The test MSE per pixel of `model`'s reconstructions of `data`, and the fraction of them that
+ * `reader` (the measuring classifier) reads as the original's label: one pass, by batches.
+ */
+export function reconstructionReport(
+  model: Reconstructor,
+  data: { images: tf.Tensor4D; labels: ArrayLike<number> },
+  reader: ImageReader,
+  batchSize: number = DEFAULT_BATCH,
+): ReconstructionReport {
+  const n = data.images.shape[0] as number;
+  if (data.labels.length !== n) {
+    throw new Error(`reconstructionReport: ${data.labels.length} labels for ${n} images`);
+  }
+  let total = 0;
+  const read = new Int32Array(n);
+  forEachBatch([data.images], batchSize, ([x], start) => {
+    const y = model.forward(x) as tf.Tensor4D;
+    if (!tf.util.arraysEqual(x.shape, y.shape)) {
+      throw new Error(`reconstructionReport: reconstruction [${y.shape}] for images [${x.shape}]`);
+    }
+    total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0] as number;
+    read.set(reader.read(y).labels, start);
+  });
+  return { mse: total / data.images.size, kept: agreement(read, data.labels) };
 }
 
 /** PSNR in dB of a mean squared error, for signals of range `peak` (1 for images in [0, 1]). */

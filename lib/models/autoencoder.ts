@@ -1,7 +1,7 @@
 /**
- * The lecture's convolutional autoencoder (7.2), the super-resolution model of 7.3, and the
- * encoder and decoder stacks they (and 7.4's VAE, with 2d encoder outputs) are built from.
- * Sizes in comments are C x H x W, as in the lecture.
+ * The lecture's convolutional autoencoder (7.2), and the encoder and decoder stacks it (7.4's
+ * VAE, with 2d encoder outputs, and 7.3's upscaler, with the decoder) is built from. Sizes in
+ * comments are C x H x W, as in the lecture.
  */
 import { Rng } from "../random";
 import { settings } from "../settings";
@@ -63,25 +63,6 @@ export function lectureDecoder(
   );
 }
 
-/** The 7.3 super-resolution encoder: 1 x 14 x 14 -> outChannels x 1 x 1, all strides 1. */
-export function upscalerEncoder(
-  options: StackOptions & { inChannels?: number; outChannels?: number } = {},
-): Sequential {
-  const c = positiveInt("nbChannels", options.nbChannels ?? 32);
-  const inC = positiveInt("inChannels", options.inChannels ?? 1);
-  const out = positiveInt("outChannels", options.outChannels ?? c);
-  const rng = options.rng;
-  return new Sequential(
-    new Conv2d(inC, c, 5, { rng }), //  1 x 14 x 14 -> 32 x 10 x 10
-    new ReLU(),
-    new Conv2d(c, c, 5, { rng }), //    32 x 10 x 10 -> 32 x 6 x 6
-    new ReLU(),
-    new Conv2d(c, c, 4, { rng }), //    32 x 6 x 6 -> 32 x 3 x 3
-    new ReLU(),
-    new Conv2d(c, out, 3, { rng }), //  32 x 3 x 3 -> 32 x 1 x 1
-  );
-}
-
 export interface AutoEncoderOptions {
   /** The lecture's nb_channels (default 32). */
   nbChannels?: number;
@@ -109,26 +90,5 @@ export class AutoEncoder extends EncoderDecoder {
       config,
     );
     this.embeddingDim = d;
-  }
-}
-
-export interface MNISTUpscalerOptions {
-  nbChannels?: number;
-  seed?: number;
-}
-
-/** 7.3's super-resolution model: 1 x 14 x 14 -> 1 x 28 x 28 through a 32 x 1 x 1 code. */
-export class MNISTUpscaler extends EncoderDecoder {
-  constructor(options: MNISTUpscalerOptions = {}) {
-    const nbChannels = positiveInt("MNISTUpscaler nbChannels", options.nbChannels ?? 32);
-    const seed = options.seed ?? settings.seed;
-    const rng = Rng.stream("MNISTUpscaler/init", seed);
-    super(
-      "MNISTUpscaler",
-      upscalerEncoder({ nbChannels, rng }),
-      lectureDecoder({ nbChannels, inChannels: nbChannels, rng }),
-      [1, 14, 14],
-      { model: "MNISTUpscaler", nbChannels, seed },
-    );
   }
 }

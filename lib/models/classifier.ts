@@ -4,7 +4,7 @@
  * confidence on decoded samples against on real images.
  */
 import * as tf from "@tensorflow/tfjs";
-import { INFERENCE_BATCH, mapBatches } from "../data/batches";
+import { INFERENCE_BATCH, forEachBatch, mapBatches } from "../data/batches";
 import { Module } from "../nn/module";
 import { ReLU } from "../nn/modules/activation";
 import { Conv2d } from "../nn/modules/conv";
@@ -91,19 +91,34 @@ export class MnistClassifier extends Module implements ConfiguredModule {
     return mapBatches(images, batchSize, (b) => tf.softmax(this.forward(b)));
   }
 
-  /** The most probable class of each image. */
-  predict(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): Int32Array {
-    const labels = mapBatches(images, batchSize, (b) => tf.argMax(this.forward(b), 1));
-    const out = Int32Array.from(labels.dataSync());
-    labels.dispose();
-    return out;
+  /**
+   * The one reading of images: for each, its most probable class and that class's
+   * probability (the confidence), in one pass by batches.
+   */
+  read(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): Reading {
+    const n = images.shape[0] as number;
+    const reading: Reading = { labels: new Int32Array(n), confidence: new Float32Array(n) };
+    forEachBatch([images], batchSize, ([b], start) => {
+      const p = tf.softmax(this.forward(b));
+      reading.labels.set(tf.argMax(p, 1).dataSync(), start);
+      reading.confidence.set(tf.max(p, 1).dataSync(), start);
+    });
+    return reading;
   }
 
-  /** The probability of the most probable class of each image (its confidence). */
-  confidence(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): Float32Array {
-    const top = mapBatches(images, batchSize, (b) => tf.max(tf.softmax(this.forward(b)), 1));
-    const out = Float32Array.from(top.dataSync());
-    top.dispose();
-    return out;
+  /** The most probable class of each image (read's labels). */
+  predict(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): Int32Array {
+    return this.read(images, batchSize).labels;
   }
+}
+
+/** What a classifier reads in images: a class and its probability per image. */
+export interface Reading {
+  labels: Int32Array;
+  confidence: Float32Array;
+}
+
+/** Anything that reads images (a MnistClassifier): what the reconstruction report takes. */
+export interface ImageReader {
+  read(images: tf.Tensor4D, batchSize?: number): Reading;
 }

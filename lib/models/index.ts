@@ -7,15 +7,25 @@ export { type ModelConfig, type ConfiguredModule } from "./config";
 export { EncoderDecoder } from "./encoder-decoder";
 export {
   AutoEncoder,
-  MNISTUpscaler,
   lectureEncoder,
   lectureDecoder,
-  upscalerEncoder,
   type AutoEncoderOptions,
-  type MNISTUpscalerOptions,
   type StackOptions,
 } from "./autoencoder";
-export { VAE, loggedKlPerDimension, type VAEOptions, type Posterior } from "./vae";
+export { MNISTUpscaler, type MNISTUpscalerOptions } from "./upscaler";
+export {
+  VAE,
+  activeUnits,
+  vaeKl,
+  reparameterize,
+  splitMuLogvar,
+  vaeLoss,
+  type KlTerm,
+  type VAEOptions,
+  type VaeLossOptions,
+  type VariationalCodec,
+  type Posterior,
+} from "./vae";
 export { UNet, type UNetOptions, type UNetRow } from "./unet";
 export { MLP, type MLPOptions, type Activation } from "./mlp";
 export { FCAutoEncoder, type FCAutoEncoderOptions } from "./fc-autoencoder";

@@ -1,18 +1,24 @@
 /**
  * Architecture summaries in the lecture's form: the PyTorch repr, then a table of tensor
  * sizes (C x H x W) between the operations, then the parameter count. Sizes come from
- * running the layers on a zero batch of one, so the table shows what the code does.
+ * running the layers on a zero batch of one, so the table shows what the code does. The one
+ * tracer walks every model: Sequentials layer by layer, skip connections (SkipConcat) into
+ * their block, then the concatenation.
  */
 import * as tf from "@tensorflow/tfjs";
+import { cat } from "../nn/functional";
 import type { Module } from "../nn/module";
 import { Sequential } from "../nn/modules/sequential";
+import { SkipConcat } from "../nn/modules/skip";
 
-/** One layer of a traced Sequential. */
+/** One operation of a traced model. */
 export interface LayerRow {
   /** Which part of the model, e.g. "encoder". */
   stage: string;
   /** Index in its Sequential. */
   index: number;
+  /** The module's class name, e.g. "Conv2d", "ReLU", "SkipConcat" (its concatenation). */
+  kind: string;
   /** The layer's PyTorch repr, e.g. "Conv2d(1, 32, kernel_size=(5, 5), stride=(1, 1))". */
   layer: string;
   /** Input size, "C x H x W" (or "F" for flat tensors). */
@@ -28,32 +34,34 @@ export function sizeLabel(shape: readonly number[]): string {
 }
 
 /**
- * Runs `module` (layer by layer when it is a Sequential) on zeros of size `inputSize`
- * (C x H x W, or [F]) and records every size; returns the rows and the output size.
+ * Runs `module` on zeros of size `inputSize` (C x H x W, or [F]) and records the size after
+ * every operation, in the order they run (a SkipConcat's block, then its concatenation, which
+ * has no parameters of its own); returns the rows and the output size.
  */
 export function traceModule(
   module: Module,
   stage: string,
   inputSize: readonly number[],
 ): { rows: LayerRow[]; outputSize: number[] } {
-  const layers = module instanceof Sequential ? module.layers : [module];
   const rows: LayerRow[] = [];
+  const walk = (m: Module, x: tf.Tensor, index: number): tf.Tensor => {
+    if (m instanceof Sequential) return m.layers.reduce((h, layer, i) => walk(layer, h, i), x);
+    const skip = m instanceof SkipConcat;
+    const y = skip ? cat([walk(m.inner, x, 0), x], 1) : m.forward(x);
+    rows.push({
+      stage,
+      index,
+      kind: m.name,
+      layer: skip ? "cat([block(x), x], 1)" : m.describe(),
+      input: sizeLabel(x.shape),
+      output: sizeLabel(y.shape),
+      parameters: skip ? 0 : m.parameterCount(),
+    });
+    return y;
+  };
   let outputSize: number[] = [];
   tf.tidy(() => {
-    let x: tf.Tensor = tf.zeros([1, ...inputSize]);
-    layers.forEach((layer, index) => {
-      const y = layer.forward(x);
-      rows.push({
-        stage,
-        index,
-        layer: layer.describe(),
-        input: sizeLabel(x.shape),
-        output: sizeLabel(y.shape),
-        parameters: layer.parameterCount(),
-      });
-      x = y;
-    });
-    outputSize = x.shape.slice(1);
+    outputSize = walk(module, tf.zeros([1, ...inputSize]), 0).shape.slice(1);
   });
   return { rows, outputSize };
 }

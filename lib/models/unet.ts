@@ -6,7 +6,6 @@
  * and saves as the same nn.Sequential would in PyTorch.
  */
 import * as tf from "@tensorflow/tfjs";
-import { cat } from "../nn/functional";
 import { Module } from "../nn/module";
 import { ReLU } from "../nn/modules/activation";
 import { Conv2d } from "../nn/modules/conv";
@@ -16,6 +15,7 @@ import { SkipConcat } from "../nn/modules/skip";
 import { Rng } from "../random";
 import { settings } from "../settings";
 import { type ConfiguredModule, type ModelConfig, positiveInt } from "./config";
+import { traceModule } from "./summary";
 
 export interface UNetOptions {
   /** Channels of the encoder's convolutions (the table's 48); the decoder has twice as many. */
@@ -147,29 +147,17 @@ export class UNet extends Module implements ConfiguredModule {
         parameters: 0,
       },
     ];
-    const record = (m: Module, y: tf.Tensor): void => {
-      const [name, what] = OPERATIONS[rows.length - 1] as [string, string];
-      const [channels, ...spatial] = y.shape.slice(1) as number[];
-      const size = [channels, ...spatial].join(" x ");
+    // One row per operation the table lists: the traced rows without the ReLUs.
+    const traced = traceModule(this.net, "unet", input).rows.filter((r) => r.kind !== "ReLU");
+    traced.forEach((r, i) => {
+      const [name, what] = OPERATIONS[i] as [string, string];
       rows.push({
         name,
-        channels: channels!,
+        channels: Number(r.output.split(" x ")[0]),
         function: what,
-        size,
-        // A concatenation has no parameters of its own (its inner block's are on their rows).
-        parameters: m instanceof SkipConcat ? 0 : m.parameterCount(),
+        size: r.output,
+        parameters: r.parameters,
       });
-    };
-    // Walks the nested Sequential / SkipConcat blocks in order: one row per operation.
-    const walk = (m: Module, x: tf.Tensor): tf.Tensor => {
-      if (m instanceof Sequential) return m.layers.reduce((h, layer) => walk(layer, h), x);
-      if (m instanceof ReLU) return m.forward(x);
-      const y = m instanceof SkipConcat ? cat([walk(m.inner, x), x], 1) : m.forward(x);
-      record(m, y);
-      return y;
-    };
-    tf.tidy(() => {
-      walk(this.net, tf.zeros([1, ...input]));
     });
     return rows;
   }

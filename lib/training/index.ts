@@ -16,12 +16,7 @@ export {
   meanSquaredError,
   meanAbsoluteError,
   crossEntropy,
-  splitMuLogvar,
-  vaeKl,
-  vaeKlPerDimension,
-  reparameterize,
   reconstructionLoss,
-  vaeLoss,
   classificationLoss,
 } from "./losses";
 export type {
@@ -29,9 +24,8 @@ export type {
   LossResult,
   StepContext,
   Forward,
-  VariationalCodec,
-  VaeLossOptions,
   ErrorFn,
+  ConfiguredLoss,
 } from "./losses";
 export {
   saveCheckpoint,

@@ -6,6 +6,7 @@
  * `input.size(0)`.
  */
 import * as tf from "@tensorflow/tfjs";
+import { type Configured, configured } from "./key";
 
 /** What a loss function returns: the scalar to minimise and named terms to log. */
 export interface LossResult {
@@ -34,16 +35,12 @@ export type LossFn<M> = (
   ctx: StepContext,
 ) => LossResult;
 
+/** A loss that says what it computes (its config enters the checkpoint key of a training). */
+export type ConfiguredLoss<M> = LossFn<M> & Configured;
+
 /** Anything with forward(x). */
 export interface Forward {
   forward(x: tf.Tensor): tf.Tensor;
-}
-
-/** What the VAE loss needs: the encoder's raw output param_f, and the decoder. */
-export interface VariationalCodec {
-  /** param_f = encoder(x): [N, 2d, 1, 1], mu then logvar on dim 1. */
-  encodeParams(x: tf.Tensor4D): tf.Tensor4D;
-  decode(z: tf.Tensor4D): tf.Tensor4D;
 }
 
 function checkSameShape(what: string, a: tf.Tensor, b: tf.Tensor): void {
@@ -97,50 +94,6 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   });
 }
 
-/** mu_f, logvar_f = param_f.split(param_f.size(1) // 2, 1): [N, 2d, ...] -> two [N, d, ...]. */
-export function splitMuLogvar(param: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-  const c = param.shape[1];
-  if (c % 2 !== 0) {
-    throw new Error(`splitMuLogvar: the encoder must output 2d channels (mu and logvar), got ${c}`);
-  }
-  return tf.split(param, 2, 1) as [tf.Tensor4D, tf.Tensor4D];
-}
-
-/** 7.4: kl = -0.5 * (1 + logvar_f - mu_f.pow(2) - logvar_f.exp()), element by element. */
-function klElements(muF: tf.Tensor, logvarF: tf.Tensor): tf.Tensor {
-  return tf.mul(-0.5, tf.sub(tf.sub(tf.add(1, logvarF), tf.square(muF)), tf.exp(logvarF)));
-}
-
-/**
- * 7.4: kl = -0.5 * (1 + logvar_f - mu_f.pow(2) - logvar_f.exp()); kl_loss = kl.sum() / N,
- * the closed form of D_KL(N(mu, diag(sigma^2)) || N(0, I)) averaged over the batch.
- */
-export function vaeKl(muF: tf.Tensor, logvarF: tf.Tensor): tf.Scalar {
-  checkSameShape("vaeKl", muF, logvarF);
-  return tf.tidy(() => tf.div(tf.sum(klElements(muF, logvarF)), muF.shape[0] ?? 1));
-}
-
-/**
- * kl_loss split by latent dimension (dim 1): kl summed over every other axis, / N. Its entries
- * sum to vaeKl; a dimension above 0.01 nat on the test set is an active unit.
- */
-export function vaeKlPerDimension(muF: tf.Tensor, logvarF: tf.Tensor): tf.Tensor1D {
-  checkSameShape("vaeKlPerDimension", muF, logvarF);
-  if (muF.rank < 2) {
-    throw new Error(`vaeKlPerDimension: expected mu [N, d, ...], got [${muF.shape.join(", ")}]`);
-  }
-  const others = muF.shape.map((_, i) => i).filter((i) => i !== 1);
-  return tf.tidy(() => tf.div(tf.sum(klElements(muF, logvarF), others), muF.shape[0] ?? 1));
-}
-
-/** 7.4: z = randn_like(mu_f) * exp(0.5 * logvar_f) + mu_f (the re-parameterization trick). */
-export function reparameterize(muF: tf.Tensor4D, logvarF: tf.Tensor4D, seed: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const std = tf.exp(tf.mul(0.5, logvarF));
-    return tf.add(tf.mul(tf.randomNormal(muF.shape, 0, 1, "float32", seed), std), muF);
-  });
-}
-
 /** An error between an output batch and a target batch. */
 export type ErrorFn = (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
 
@@ -152,49 +105,32 @@ export type ErrorFn = (output: tf.Tensor, target: tf.Tensor) => tf.Scalar;
 export function reconstructionLoss(
   error: ErrorFn = halfSumSquaredError,
   logged: Record<string, ErrorFn> = {},
-): LossFn<Forward> {
-  return (model, input, target) => {
+): ConfiguredLoss<Forward> {
+  const fn: LossFn<Forward> = (model, input, target) => {
     const output = model.forward(input);
     const terms: Record<string, tf.Scalar> = {};
-    for (const [name, fn] of Object.entries(logged)) terms[name] = fn(output, target);
+    for (const [name, f] of Object.entries(logged)) terms[name] = f(output, target);
     return { loss: error(output, target), terms };
   };
+  const loggedNames = Object.fromEntries(
+    Object.entries(logged).map(([name, f]) => [name, errorName(f)]),
+  );
+  return configured(fn, { loss: "reconstruction", error: errorName(error), logged: loggedNames });
 }
 
-export interface VaeLossOptions {
-  /** Weight of the KL term (beta-VAE, Higgins et al. 2017); default 1. */
-  beta?: number;
-}
-
-/**
- * 7.4's loss, exactly the lecture's code: param_f = encode(input), split into mu_f and
- * logvar_f, kl_loss, z sampled by re-parameterization, fit_loss = 0.5 * sum((decode(z) -
- * input)^2) / N, loss = beta * kl_loss + fit_loss. Logs `kl` and `fit` separately, and on the
- * test set the KL of each latent dimension j as `kl_j` (the active units).
- */
-export function vaeLoss(options: VaeLossOptions = {}): LossFn<VariationalCodec> {
-  const beta = options.beta ?? 1;
-  if (!Number.isFinite(beta) || beta < 0)
-    throw new Error(`vaeLoss: beta must be >= 0, got ${beta}`);
-  return (model, input, target, ctx) => {
-    const [muF, logvarF] = splitMuLogvar(model.encodeParams(input as tf.Tensor4D));
-    const kl = vaeKl(muF, logvarF);
-    const z = reparameterize(muF, logvarF, ctx.seed());
-    const fit = halfSumSquaredError(model.decode(z), target);
-    const loss = beta === 1 ? tf.add(kl, fit) : tf.add(tf.mul(beta, kl), fit);
-    const terms: Record<string, tf.Scalar> = { kl, fit };
-    if (!ctx.training) {
-      tf.unstack(vaeKlPerDimension(muF, logvarF)).forEach((v, j) => {
-        terms[`kl_${j}`] = v as tf.Scalar;
-      });
-    }
-    return { loss: loss as tf.Scalar, terms };
-  };
+/** An error function's name, its identity in a loss's config. */
+function errorName(f: ErrorFn): string {
+  if (f.name === "") {
+    throw new Error(
+      "reconstructionLoss: the error function has no name; declare it as `function myError(output, target) {...}` so that checkpoints can tell it from others",
+    );
+  }
+  return f.name;
 }
 
 /** Cross-entropy for a classifier, with the error rate logged as `error`. */
-export function classificationLoss(): LossFn<Forward> {
-  return (model, input, target) => {
+export function classificationLoss(): ConfiguredLoss<Forward> {
+  const fn: LossFn<Forward> = (model, input, target) => {
     const logits = model.forward(input) as tf.Tensor2D;
     const labels = target as tf.Tensor1D;
     const loss = crossEntropy(logits, labels);
@@ -203,4 +139,5 @@ export function classificationLoss(): LossFn<Forward> {
     ) as tf.Scalar;
     return { loss, terms: { error } };
   };
+  return configured(fn, { loss: "cross-entropy" });
 }
