@@ -6,6 +6,10 @@ import * as path from "node:path";
 
 export type DatasetName = "mnist" | "fashion-mnist";
 
+/** lib/backend's backends, in the order it tries them; DLC_BACKEND names one. */
+export const BACKEND_NAMES = ["tensorflow", "webgpu", "native", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
 export interface Settings {
   /** DLC_QUICK=1: shrink data and epochs so that a notebook runs in the test suite. */
   readonly quick: boolean;
@@ -27,8 +31,8 @@ export interface Settings {
   readonly dataDirs: Readonly<Record<DatasetName, string | null>>;
   /** DLC_RUN_STATE: the main job's file naming the notebook and cell running now. */
   readonly runStateFile: string | null;
-  /** DLC_BACKEND: a backend name to force (checked by lib/backend), or null. */
-  readonly backend: string | null;
+  /** DLC_BACKEND: a backend to force, or null. */
+  readonly backend: BackendName | null;
   /** DLC_THREADS: threads of the CPU backends (oneDNN, XNNPACK), 1 to 64 (null: one per core). */
   readonly threads: number | null;
   /** DLC_NATIVE_ADDON: the native addon's file, overriding native/build/Release's. */
@@ -102,6 +106,12 @@ function parseDataset(value: string | undefined): DatasetName {
   throw new Error(`DLC_DATASET=${value}: use "mnist" or "fashion-mnist"`);
 }
 
+/** A backend's name (`source` says where it came from, e.g. "DLC_BACKEND"), or an error. */
+export function parseBackendName(value: string, source: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`${source}=${value}: not a backend; use one of ${BACKEND_NAMES.join(", ")}`);
+}
+
 function parseThreads(value: string | undefined): number | null {
   if (value === undefined || value === "") return null;
   const n = Number(value);
@@ -118,17 +128,61 @@ function paths(value: string | undefined, fallback: string): string[] {
   return (value || fallback).split(":").filter((d) => d !== "");
 }
 
+/** One or more bad settings: the message has one line per setting. */
+export class SettingsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join("\n"));
+    this.name = "SettingsError";
+  }
+}
+
+/**
+ * The settings of `env` parsed, each bad one as a line ("DLC_SEED=abc: use ..."), so that a
+ * tool can report them all before starting any work (tools/run-notebooks.ts does).
+ */
+function parseAll(env: NodeJS.ProcessEnv): {
+  values: Pick<Settings, "quick" | "seed" | "dataset" | "backend" | "threads">;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const parse = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      problems.push((e as Error).message);
+      return fallback;
+    }
+  };
+  const values = {
+    quick: parse(() => parseFlag("DLC_QUICK", env.DLC_QUICK), false),
+    seed: parse(() => parseSeed(env.DLC_SEED), 0),
+    dataset: parse((): DatasetName => parseDataset(env.DLC_DATASET), "mnist"),
+    backend: parse(
+      (): BackendName | null =>
+        env.DLC_BACKEND ? parseBackendName(env.DLC_BACKEND, "DLC_BACKEND") : null,
+      null,
+    ),
+    threads: parse(() => parseThreads(env.DLC_THREADS), null),
+  };
+  return { values, problems };
+}
+
+/** Every bad setting in `env`, one line each (empty when all are good). */
+export function settingsErrors(env: NodeJS.ProcessEnv = process.env): string[] {
+  return parseAll(env).problems;
+}
+
 /**
  * Reads the settings from an environment (process.env by default). `settings` below is the
  * snapshot taken at start; what must follow changes made while running (tests) calls this.
  */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const { values, problems } = parseAll(env);
+  if (problems.length > 0) throw new SettingsError(problems);
   const project = findRoot();
   const buildDir = path.join(project, "build");
   return {
-    quick: parseFlag("DLC_QUICK", env.DLC_QUICK),
-    seed: parseSeed(env.DLC_SEED),
-    dataset: parseDataset(env.DLC_DATASET),
+    ...values,
     root: project,
     buildDir,
     figuresDir: env.DLC_FIGURES_DIR
@@ -145,8 +199,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       "fashion-mnist": env.FASHION_MNIST_DIR ? path.resolve(env.FASHION_MNIST_DIR) : null,
     },
     runStateFile: env.DLC_RUN_STATE ? env.DLC_RUN_STATE : null,
-    backend: env.DLC_BACKEND ? env.DLC_BACKEND : null,
-    threads: parseThreads(env.DLC_THREADS),
     nativeAddon: env.DLC_NATIVE_ADDON ? path.resolve(env.DLC_NATIVE_ADDON) : null,
     cudaVisibleDevices: env.CUDA_VISIBLE_DEVICES ?? null,
     dawnNode: env.DLC_DAWN_NODE ? env.DLC_DAWN_NODE : null,
@@ -163,4 +215,21 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   };
 }
 
-export const settings: Settings = readSettings();
+/**
+ * The settings at start. With a bad value, importing lib still works and any read of
+ * `settings` throws the SettingsError, so that a tool can first call settingsErrors() and
+ * say what is wrong in one line per setting.
+ */
+export const settings: Settings = startSettings();
+
+function startSettings(): Settings {
+  try {
+    return readSettings();
+  } catch (e) {
+    if (!(e instanceof SettingsError)) throw e;
+    const fail = (): never => {
+      throw e;
+    };
+    return new Proxy({} as Settings, { get: fail, has: fail, ownKeys: fail });
+  }
+}

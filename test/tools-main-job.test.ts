@@ -77,6 +77,8 @@ function startJob(
     env?: NodeJS.ProcessEnv;
     onLine?: (line: string) => void;
     npm?: boolean;
+    /** In a process group of its own (which a test may kill whole). */
+    detached?: boolean;
   },
 ): { pid: number; done: Promise<JobRun> } {
   const [cmd, argv] =
@@ -93,6 +95,7 @@ function startJob(
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.detached === true,
   });
   let output = "";
   const onData = (chunk: Buffer): void => {
@@ -119,6 +122,30 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Live processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Polls `done` every 200 ms for up to `ms`; true if it became true. */
+async function within(ms: number, done: () => boolean): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms;) {
+    if (done()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return done();
 }
 
 const canRunKernels = (): boolean =>
@@ -156,6 +183,85 @@ describe("main job, end to end on tiny tslab notebooks", function () {
       assert.deepEqual(fs.readdirSync(path.join(dir, "nb")), ["7.1-a.ipynb"]);
     }
   });
+
+  it("refuses every bad DLC_* value in one line each (exit 2, no stack trace) before any kernel, in under 10 s", async () => {
+    notebook(path.join(dir, "nb", "7.1-a.ipynb"), ['require("fs").writeFileSync("ran", "")']);
+    const bad: Record<string, [string, RegExp]> = {
+      DLC_SEED: ["abc", /^figures: DLC_SEED=abc: use a decimal integer between 0 and 2\^31 - 1/],
+      DLC_BACKEND: [
+        "gpu",
+        /^figures: DLC_BACKEND=gpu: not a backend; use one of tensorflow, webgpu, native, wasm, cpu$/,
+      ],
+      DLC_QUICK: ["yes", /^figures: DLC_QUICK=yes: use 1 or 0$/],
+      DLC_DATASET: ["cifar", /^figures: DLC_DATASET=cifar: use "mnist" or "fashion-mnist"$/],
+      DLC_THREADS: ["0", /^figures: DLC_THREADS=0: use an integer between 1 and 64/],
+    };
+    const check = async (env: Record<string, string>): Promise<void> => {
+      const t0 = Date.now();
+      const run = await startJob(["--notebooks", "nb", "--out", "out"], { cwd: dir, env }).done;
+      const seconds = (Date.now() - t0) / 1000;
+      const lines = run.output.trim().split("\n");
+      const names = Object.keys(env);
+      assert.equal(run.code, 2, run.output);
+      assert.ok(seconds < 10, `${names.join(", ")}: ${seconds} s`);
+      assert.equal(lines.length, names.length, run.output);
+      for (const k of names) {
+        const pattern = (bad[k] as [string, RegExp])[1];
+        assert.ok(
+          lines.some((l) => pattern.test(l)),
+          `${pattern} in:\n${run.output}`,
+        );
+      }
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["nb"], "nothing written, nothing run");
+    };
+    for (const [k, [v]] of Object.entries(bad)) await check({ [k]: v });
+    await check(Object.fromEntries(Object.entries(bad).map(([k, [v]]) => [k, v])));
+  });
+
+  for (const what of ["its top process (npm)", "its whole process group"] as const) {
+    it(`kill -9 of ${what} leaves no kernel or executor alive after 10 s; the next run is not refused`, async () => {
+      const nb = path.join(dir, "nb");
+      const out = path.join(dir, "out");
+      notebook(path.join(nb, "7.1-sleep.ipynb"), [
+        "1",
+        "await new Promise((r) => setTimeout(r, 120000));",
+      ]);
+      let kernel = 0;
+      let job: { pid: number; done: Promise<JobRun> } | null = null;
+      await new Promise<void>((resolve) => {
+        job = startJob(["--notebooks", nb, "--out", out], {
+          cwd: dir,
+          npm: true,
+          detached: true,
+          onLine: (line) => {
+            const pid = /kernel pid (\d+)/.exec(line)?.[1];
+            if (pid !== undefined) kernel = Number(pid);
+            if (/cell 0 \(1\/2 code\)/.test(line)) resolve();
+          },
+        });
+      });
+      const top = (job as unknown as { pid: number; done: Promise<JobRun> }).pid;
+      const executors = processesMentioning(path.join(nb, "7.1-sleep.ipynb"));
+      assert.ok(kernel > 0 && alive(kernel), "the kernel runs");
+      assert.ok(executors.length > 0, "the executor runs");
+      process.kill(what === "its top process (npm)" ? top : -top, "SIGKILL");
+      const gone = await within(
+        10_000,
+        () => !alive(kernel) && processesMentioning(dir).length === 0,
+      );
+      assert.ok(
+        gone,
+        `left after 10 s: kernel ${kernel} ${alive(kernel) ? "alive" : "gone"}, ` +
+          processesMentioning(dir)
+            .map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, "utf8")}`)
+            .join("; "),
+      );
+      notebook(path.join(nb, "7.1-sleep.ipynb"), ["1"]);
+      const next = await startJob(["--notebooks", nb, "--out", out], { cwd: dir }).done;
+      assert.equal(next.code, 0, next.output);
+      assert.doesNotMatch(next.output, /another main job/);
+    });
+  }
 
   describe("a run where one notebook times out, one's kernel dies and one succeeds", () => {
     let run: JobRun;

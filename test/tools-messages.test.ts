@@ -11,7 +11,7 @@ import * as zlib from "node:zlib";
 import { FileWriteError, writeFileAtomic } from "../lib/atomic-write";
 import { loadMnist } from "../lib/data";
 import { encodeIdx } from "../lib/data/idx";
-import { readSettings } from "../lib/settings";
+import { SettingsError, readSettings, settingsErrors } from "../lib/settings";
 import { readManifest, recordInManifest, type FigureEntry } from "../lib/viz/manifest";
 
 function figure(name: string): FigureEntry {
@@ -152,6 +152,42 @@ describe("tools: messages that name the file and say what to do", () => {
       ["b"],
     );
     holder.kill();
+  });
+
+  it("settingsErrors lists every bad DLC_* value; readSettings throws them all at once", () => {
+    const env = { DLC_SEED: "x", DLC_BACKEND: "gpu", DLC_THREADS: "99", DLC_DATASET: "mnist" };
+    const expected = [
+      "DLC_SEED=x: use a decimal integer between 0 and 2^31 - 1 (e.g. 42)",
+      "DLC_BACKEND=gpu: not a backend; use one of tensorflow, webgpu, native, wasm, cpu",
+      "DLC_THREADS=99: use an integer between 1 and 64 (default: one per core)",
+    ];
+    assert.deepEqual(settingsErrors(env), expected);
+    assert.throws(
+      () => readSettings(env),
+      (e: unknown) => e instanceof SettingsError && e.message === expected.join("\n"),
+    );
+    assert.deepEqual(settingsErrors({ DLC_BACKEND: "wasm", DLC_QUICK: "1" }), []);
+    assert.equal(readSettings({ DLC_BACKEND: "cpu" }).backend, "cpu");
+  });
+
+  it("with a bad setting, lib still imports; reading `settings` throws what is wrong", () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `const s = require(${JSON.stringify(path.resolve(__dirname, "../lib/settings.ts"))});
+         console.log(JSON.stringify(s.settingsErrors()));
+         try { s.settings.seed; } catch (e) { console.log(e.name + ": " + e.message); }`,
+      ],
+      { env: { ...process.env, DLC_SEED: "abc" }, encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), [
+      JSON.stringify(["DLC_SEED=abc: use a decimal integer between 0 and 2^31 - 1 (e.g. 42)"]),
+      "SettingsError: DLC_SEED=abc: use a decimal integer between 0 and 2^31 - 1 (e.g. 42)",
+    ]);
   });
 
   it("DLC_SEED takes decimal integers only", () => {

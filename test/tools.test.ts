@@ -123,6 +123,14 @@ describe("main job tools", function () {
       assert.equal(parse("-h"), "help");
     });
 
+    it("DLC_QUICK=1 makes quick mode the default; --full still runs the lecture's", () => {
+      const quick = (...argv: string[]): boolean =>
+        (parseOptions(argv, dir, true) as Options).quick;
+      assert.equal(quick(), true);
+      assert.equal(quick("--quick"), true);
+      assert.equal(quick("--full"), false);
+    });
+
     it("refuses a missing value, an unknown option, a stray argument, with a message", () => {
       const cases: [string[], RegExp][] = [
         [["--out"], /^--out needs a value$/],

@@ -12,6 +12,9 @@ The outcome goes to --result as JSON: {"status": "ok" | "failed" | "timeout" | "
 The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C in the
 terminal does not reach it: on SIGINT or SIGTERM this script kills the kernel's process
 group itself, and the main job kills it too if this script dies first ("kernel pid N" line).
+Should both die at once (kill -9 of the job's process group), Linux sends the kernel SIGKILL
+(PR_SET_PDEATHSIG, tools/parent_death.py); this script gets SIGTERM when the main job
+(--parent) dies, and stops the kernel as for a Ctrl-C.
 """
 import argparse
 import asyncio
@@ -27,6 +30,8 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from parent_death import die_with_parent, kernel_preexec
 
 STDERR_LINES = 20
 
@@ -138,6 +143,7 @@ def main():
     ap.add_argument("--cwd", required=True)
     ap.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
     ap.add_argument("--tag", default="")
+    ap.add_argument("--parent", type=int, default=None, help="the main job's pid")
     args = ap.parse_args()
     tag = args.tag
 
@@ -159,6 +165,7 @@ def main():
     # Until nbclient installs its own handlers (and after it removes them).
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    die_with_parent(args.parent, signal.SIGTERM)
 
     def on_notebook_start(**_):
         proc = client.km.provisioner.process
@@ -196,7 +203,7 @@ def main():
     )
     failure = None
     try:
-        client.execute(stderr=stderr.write_fd)
+        client.execute(stderr=stderr.write_fd, preexec_fn=kernel_preexec())
     except KeyboardInterrupt:
         failure = "interrupted"
     except CellTimeoutError as e:

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { readSettings, settingsErrors } from "../lib/settings";
 import { readManifest, type Manifest } from "../lib/viz/manifest";
 import {
   describeHolder,
@@ -46,7 +47,8 @@ export const USAGE =
   "[--cell-timeout SECONDS] [--notebooks DIR]";
 
 const HELP = `${USAGE}
-  --quick             small data and few epochs (as the tests run them); --full (default) the lecture's
+  --quick             small data and few epochs (as the tests run them; the default when DLC_QUICK=1);
+                      --full (default otherwise) the lecture's
   --only 7.1,7.2      run only these sections' notebooks
   --out DIR           output folder (default build/): notebooks/, figures/, run-summary.json
   --cell-timeout S    stop a notebook whose cell runs longer than S seconds (default: no limit)
@@ -76,8 +78,13 @@ function nonEmpty(name: string, value: string | undefined): string | undefined {
 /**
  * Parses the main job's arguments strictly (unknown options, missing values and stray
  * arguments are errors). Relative folders are read from `startDir`. "help" for --help.
+ * `quickByDefault` (DLC_QUICK=1) applies when neither --quick nor --full is given.
  */
-export function parseOptions(argv: string[], startDir: string): Options | "help" {
+export function parseOptions(
+  argv: string[],
+  startDir: string,
+  quickByDefault = false,
+): Options | "help" {
   let values: {
     quick?: boolean;
     full?: boolean;
@@ -141,7 +148,7 @@ export function parseOptions(argv: string[], startDir: string): Options | "help"
     }
   }
   return {
-    quick: values.quick === true,
+    quick: values.quick === true || (values.full !== true && quickByDefault),
     only: sections === undefined ? null : [...new Set(sections)],
     out,
     notebooksDir,
@@ -218,6 +225,8 @@ class MainJob {
   private kernelPid: number | null = null;
   private escalation: NodeJS.Timeout | null = null;
   stoppedBy: NodeJS.Signals | null = null;
+  /** Why the job stops, for the summary: "SIGINT", or "the end of npm run figures (pid 12)". */
+  stopReason: string | null = null;
   private stoppedAt = 0;
   readonly results: NotebookResult[] = [];
   readonly startedAt = new Date();
@@ -232,7 +241,7 @@ class MainJob {
   }
 
   /** First signal: stop the running notebook (its executor stops the kernel). Second: kill. */
-  stop(signal: NodeJS.Signals): void {
+  stop(signal: NodeJS.Signals, reason: string = signal): void {
     // Ctrl-C reaches this process twice (from the terminal, and relayed by tsx): the same
     // press, not an impatient second one.
     if (this.stoppedBy !== null && Date.now() - this.stoppedAt < 2000) return;
@@ -242,8 +251,9 @@ class MainJob {
       return;
     }
     this.stoppedBy = signal;
+    this.stopReason = reason;
     this.stoppedAt = Date.now();
-    console.log(`main job: ${signal}: stopping the running notebook and its kernel`);
+    console.log(`main job: ${reason}: stopping the running notebook and its kernel`);
     this.child?.kill("SIGTERM");
     this.escalation = setTimeout(() => this.kill(), 15_000);
   }
@@ -334,6 +344,8 @@ class MainJob {
         notebooksDir,
         "--tag",
         tag,
+        "--parent",
+        String(process.pid),
         ...(cellTimeout === null ? [] : ["--cell-timeout", String(cellTimeout)]),
       ],
       env,
@@ -348,7 +360,7 @@ class MainJob {
       const how = exec.signal !== null ? `killed by ${exec.signal}` : `exit code ${exec.code}`;
       result =
         this.stoppedBy !== null
-          ? { status: "interrupted", cell: null, message: `interrupted by ${this.stoppedBy}` }
+          ? { status: "interrupted", cell: null, message: `interrupted by ${this.stopReason}` }
           : {
               status: "failed",
               cell: null,
@@ -356,7 +368,7 @@ class MainJob {
             };
     }
     if (result.status !== "interrupted" && this.stoppedBy !== null && result.status !== "ok") {
-      result = { ...result, status: "interrupted", message: `interrupted by ${this.stoppedBy}` };
+      result = { ...result, status: "interrupted", message: `interrupted by ${this.stopReason}` };
     }
 
     if (result.status === "ok") {
@@ -494,6 +506,68 @@ function printSummary(summary: RunSummary, out: string): void {
   );
 }
 
+/** A process the job belongs to, with its start time (a pid can be reused). */
+export interface JobProcess {
+  pid: number;
+  start: string;
+  what: string;
+}
+
+/** Parent pid and start time from /proc/<pid>/stat, or null when the process is gone. */
+function procStat(pid: number): { ppid: number; start: string } | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // After the command name in parentheses (which may hold spaces): state, ppid, ... field 22.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { ppid: Number(fields[1]), start: fields[19] ?? "" };
+}
+
+function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The processes above this one that the job belongs to: the parent, and the ones up to the
+ * `npm` that started it (npm run figures, npm test), if there is one a few levels up. Not
+ * above npm: a job started with nohup must outlive the shell it was typed in.
+ */
+export function jobAncestors(pid: number = process.pid): JobProcess[] {
+  const chain: JobProcess[] = [];
+  let at = procStat(pid)?.ppid ?? 0;
+  for (let depth = 0; depth < 6 && at > 1; depth++) {
+    const stat = procStat(at);
+    if (stat === null) break;
+    const what = commandOf(at);
+    chain.push({ pid: at, start: stat.start, what });
+    if (/^npm( |$)/.test(what)) return chain;
+    at = stat.ppid;
+  }
+  return chain.slice(0, 1);
+}
+
+/**
+ * Calls `onEnd` (once) when one of `watched` has ended: a kill -9 of npm or of the tsx
+ * process above us sends no signal here, and the job must not run on unseen for hours.
+ */
+function watchAncestors(watched: JobProcess[], onEnd: (gone: JobProcess) => void): () => void {
+  const timer = setInterval(() => {
+    const gone = watched.find((w) => procStat(w.pid)?.start !== w.start);
+    if (gone === undefined) return;
+    clearInterval(timer);
+    onEnd(gone);
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Takes `<out>/.main-job.lock`, or says which run holds it (null). */
 function lockOutput(lockFile: string, out: string): boolean {
   const what = `npm run figures -- ${process.argv.slice(2).join(" ")}`.trim();
@@ -523,10 +597,16 @@ function lockOutput(lockFile: string, out: string): boolean {
 
 async function main(): Promise<number> {
   const start = startDirectory();
+  // Every setting before any work: one line each, as for a bad flag (no kernel starts).
+  const problems = settingsErrors(process.env);
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`figures: ${p}`);
+    return 2;
+  }
   let options: Options | "help";
   let notebooks: string[];
   try {
-    options = parseOptions(process.argv.slice(2), start);
+    options = parseOptions(process.argv.slice(2), start, readSettings().quick);
     if (options === "help") {
       console.log(HELP);
       return 0;
@@ -548,6 +628,9 @@ async function main(): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => job.stop(signal);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const unwatch = watchAncestors(jobAncestors(), (gone) =>
+    job.stop("SIGTERM", `the end of ${gone.what || "its parent"} (pid ${gone.pid})`),
+  );
   try {
     fs.rmSync(path.join(options.out, ".run"), { recursive: true, force: true });
     console.log(
@@ -562,6 +645,7 @@ async function main(): Promise<number> {
       await job.runNotebook(nb);
     }
   } finally {
+    unwatch();
     const summary = job.finish(notebooks);
     fs.rmSync(path.join(options.out, ".run"), { recursive: true, force: true });
     releaseLock(lockFile);
@@ -569,7 +653,7 @@ async function main(): Promise<number> {
   }
   const failed = job.results.filter((r) => !r.ok && r.status !== "not run");
   if (job.stoppedBy !== null) {
-    console.log(`main job: interrupted by ${job.stoppedBy}; the summary says what finished`);
+    console.log(`main job: interrupted by ${job.stopReason}; the summary says what finished`);
     return 128 + (job.stoppedBy === "SIGINT" ? 2 : 15);
   }
   if (failed.length > 0) {

@@ -12,14 +12,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { readSettings } from "../settings";
+import { BACKEND_NAMES, type BackendName, parseBackendName, readSettings } from "../settings";
 import { loadNative } from "./native";
 import { registerNativeKernels } from "./native-kernels";
 import { registerWasmKernels } from "./wasm-kernels";
 import { withWasmThreads } from "./wasm-threads";
 import { findGpuAdapter, probeWebGpu, type Probe } from "./webgpu";
 
-export type BackendName = "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
+export type { BackendName };
 
 /** What initBackend chose, in one printable line, and why the better ones were skipped. */
 export interface BackendReport {
@@ -35,7 +35,7 @@ export interface InitBackendOptions {
   quiet?: boolean;
 }
 
-const ORDER: readonly BackendName[] = ["tensorflow", "webgpu", "native", "wasm", "cpu"];
+const ORDER: readonly BackendName[] = BACKEND_NAMES;
 
 /** The tfjs backend behind each of ours: native is the wasm backend with native kernels. */
 function tfjsName(name: BackendName): string {
@@ -49,11 +49,6 @@ let pendingForce: BackendName | undefined;
 /** The backend chosen by initBackend, or null before it has run. */
 export function backendReport(): BackendReport | null {
   return current;
-}
-
-function parseBackendName(value: string, source: string): BackendName {
-  if ((ORDER as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(`${source}=${value}: not a backend; use one of ${ORDER.join(", ")}`);
 }
 
 /** Whether a module can be resolved, without loading it. */
@@ -215,7 +210,7 @@ async function select(force: BackendName | undefined): Promise<BackendReport> {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendReport> {
   const env = readSettings().backend;
-  const force = options.force ?? (env !== null ? parseBackendName(env, "DLC_BACKEND") : undefined);
+  const force = options.force ?? env ?? undefined;
   if (options.force !== undefined) parseBackendName(options.force, "force");
   if (pending === null) {
     pendingForce = force;
