@@ -72,11 +72,13 @@ async function main(): Promise<void> {
         problems.push(`${rel}: kernelspec must be "tslab"`);
       let changed = false;
       const ids = new Set(nb.cells.map((c) => c.id));
-      for (const [i, c] of nb.cells.entries()) {
+      for (const [i, cell] of nb.cells.entries()) {
+        let c = cell;
         if (c.id === undefined || c.id === "") {
           if (check) problems.push(`${rel} cell ${i}: has no id`);
           c.id = newId(`${rel} ${i} ${String(c.source)}`, ids);
-          nb.cells[i] = sortedKeys(c);
+          // The cell formatted below is the one written: the sorted copy.
+          c = nb.cells[i] = sortedKeys(c);
           changed = true;
         }
         if (c.cell_type !== "code") continue;

@@ -16,6 +16,7 @@ export {
 } from "./datasets";
 export { DataError } from "./data-error";
 export { forEachBatch, mapBatches, subset, firstN, randomSubset, INFERENCE_BATCH } from "./batches";
+export { pick, order, randomPairs } from "./picks";
 export {
   openCircle,
   openCirclePoints,

@@ -25,11 +25,11 @@ export function decodeAll(codec: Codec, z: tf.Tensor4D, batchSize = INFERENCE_BA
   return mapBatches(z, batchSize, (b) => codec.decode(b as tf.Tensor4D));
 }
 
-/** g(f(x)) on many images, `batchSize` at a time. */
+/** g(f(x)) on many images, `batchSize` at a time: any image-to-image model (a U-Net too). */
 export function reconstructAll(
-  codec: Codec,
+  model: { forward(x: tf.Tensor4D): tf.Tensor },
   x: tf.Tensor4D,
   batchSize = INFERENCE_BATCH,
 ): tf.Tensor4D {
-  return mapBatches(x, batchSize, (b) => codec.forward(b as tf.Tensor4D));
+  return mapBatches(x, batchSize, (b) => model.forward(b as tf.Tensor4D) as tf.Tensor4D);
 }

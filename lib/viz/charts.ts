@@ -6,6 +6,7 @@
  * exported type is our own ChartSpec because vega-lite's types can only be named from
  * CommonJS with an import attribute that the TypeScript inside tslab cannot parse.
  */
+import type { DataFrame } from "nodejs-polars";
 import type { TopLevelSpec } from "vega-lite" with { "resolution-mode": "import" };
 
 /** A vega-lite top-level spec (JSON object with "$schema": vega-lite v6). */
@@ -270,6 +271,34 @@ export interface CurveOptions extends ChartOptions {
   firstEpoch?: number;
   /** Title of the colour legend when there are several models, e.g. "d" (default none). */
   modelTitle?: string;
+}
+
+/** A training's logs: per epoch (train and test means) and every few steps (training). */
+export interface CurveLogs {
+  log: DataFrame;
+  history: DataFrame;
+}
+
+/**
+ * One logged term of a training as trainingCurves takes it: the training values every few
+ * steps (history's train_<term>) and the test values per epoch (log's test_<term>).
+ */
+export function logCurve(logs: CurveLogs, term: string): SplitCurves {
+  const column = (frame: DataFrame, name: string): CurveValues | undefined =>
+    frame.columns.includes(name)
+      ? {
+          x: frame.getColumn("epoch").toArray() as number[],
+          y: frame.getColumn(name).toArray() as number[],
+        }
+      : undefined;
+  const train = column(logs.history, `train_${term}`);
+  const test = column(logs.log, `test_${term}`);
+  if (train === undefined && test === undefined) {
+    throw new Error(
+      `logCurve: no train_${term} or test_${term} in the logs (columns: ${logs.log.columns.join(", ")})`,
+    );
+  }
+  return { ...(train ? { train } : {}), ...(test ? { test } : {}) };
 }
 
 function isCurveValues(v: unknown): v is CurveValues {

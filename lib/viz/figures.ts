@@ -13,7 +13,14 @@ import { readSettings, settings } from "../settings";
 import type { ChartSpec } from "./charts";
 import { writeFileAtomic } from "../atomic-write";
 import { imageGrid, type GridOptions, type ImageBatch } from "./grid";
-import { checkName, describeFile, provenance, recordInManifest, type Provenance } from "./manifest";
+import {
+  checkName,
+  describeFile,
+  provenance,
+  recordInManifest,
+  type ModelHashes,
+  type Provenance,
+} from "./manifest";
 import { pngSize } from "./png";
 import { renderChart } from "./render";
 import { showPng, showRenderedChart, type ShowChartOptions } from "./show";
@@ -28,6 +35,8 @@ export interface FigureInfo {
   caption: string;
   /** The lecture slide it reproduces, e.g. "slide 14: X vs g∘f(X), CNN and PCA, d = 2". */
   slide?: string;
+  /** The checkpoint hashes of the models behind it, by name (the manifest records them). */
+  models?: ModelHashes;
 }
 
 export interface SaveFigureOptions extends FigureInfo {
@@ -84,6 +93,7 @@ export function saveFigure(options: SaveFigureOptions): string {
       caption: options.caption,
       slide: options.slide ?? null,
       ...currentProvenance(),
+      ...(options.models !== undefined ? { models: options.models } : {}),
       width,
       height,
       scale: options.scale ?? 1,

@@ -21,6 +21,7 @@ export { svgToPng } from "./rasterize";
 export {
   lineChart,
   trainingCurves,
+  logCurve,
   scatter,
   quiver,
   histogramDensity,
@@ -33,6 +34,7 @@ export {
   type LogAxis,
   type CurveOptions,
   type CurveValues,
+  type CurveLogs,
   type SplitCurves,
   type ScatterData,
   type ScatterOptions,

@@ -160,3 +160,42 @@ export function newDisplayId(): string {
   displayCounter += 1;
   return `dlc7-${process.pid}-${displayCounter}`;
 }
+
+/** What runs around every cell the kernel executes (the notebook context's cell scope). */
+export interface CellHooks {
+  /** Before the cell's code. */
+  start(): void;
+  /** After it settles (returned, failed, or was interrupted). */
+  end(): void;
+}
+
+const AROUND = Symbol.for("dlc7.aroundCells");
+
+/**
+ * Calls `hooks` around every cell executed from now on (once per process: later calls
+ * replace the hooks). Wraps tslab's execute handler; returns false outside a kernel.
+ */
+export function aroundCells(hooks: CellHooks): boolean {
+  const store = globalThis as { [AROUND]?: { hooks: CellHooks } };
+  if (store[AROUND] !== undefined) {
+    store[AROUND].hooks = hooks;
+    return true;
+  }
+  const proto = kernelJupyter()?.JupyterHandlerImpl?.prototype;
+  const original = proto?.handleExecuteImpl;
+  if (proto === undefined || typeof original !== "function") return false;
+  const installed = { hooks };
+  proto.handleExecuteImpl = function (this, req, ...rest) {
+    installed.hooks.start();
+    let result: unknown;
+    try {
+      result = original.call(this, req, ...rest);
+    } catch (e) {
+      installed.hooks.end();
+      throw e;
+    }
+    return Promise.resolve(result).finally(() => installed.hooks.end());
+  };
+  store[AROUND] = installed;
+  return true;
+}

@@ -42,9 +42,14 @@ export interface ManifestFile {
   bytes: number;
 }
 
+/** The checkpoint hashes of the models a notebook had trained or loaded, by name. */
+export type ModelHashes = Record<string, string>;
+
 export interface FigureEntry extends Provenance {
   section: string;
   name: string;
+  /** The models behind it: every model the notebook had trained or loaded when it was made. */
+  models?: ModelHashes;
   /** "image" for pictures (grids), "chart" for vega-lite charts (PNG + SVG). */
   kind: "image" | "chart";
   caption: string;
@@ -60,10 +65,22 @@ export interface FigureEntry extends Provenance {
 export interface TableEntry extends Provenance {
   section: string;
   name: string;
+  models?: ModelHashes;
   caption: string;
   rows: number;
   columns: string[];
   files: ManifestFile[];
+}
+
+/** A claim of the lecture, checked by a notebook from its numbers. */
+export interface ClaimEntry extends Provenance {
+  section: string;
+  /** The claim, e.g. "the denoiser restores every corruption". */
+  text: string;
+  verdict: "confirmed" | "not confirmed" | "not checked in quick mode";
+  /** The numbers that decided it. */
+  evidence: string[];
+  models?: ModelHashes;
 }
 
 /** The main job's record of the run that produced a section's figures. */
@@ -78,6 +95,8 @@ export interface Manifest {
   version: 1;
   figures: FigureEntry[];
   tables: TableEntry[];
+  /** The claims the notebooks checked (absent in manifests written before they were kept). */
+  claims?: ClaimEntry[];
   /** Per section, the main-job run its figures come from (absent for interactive folders). */
   runs?: Record<string, SectionRun>;
 }
@@ -211,13 +230,19 @@ export function updateManifest(figuresDir: string, update: (manifest: Manifest) 
   );
 }
 
-/** Adds or replaces (same section and name) an entry. */
+/** Adds or replaces (same section and name, or claim text) an entry. */
 export function recordInManifest(
   figuresDir: string,
-  entry: { figure: FigureEntry } | { table: TableEntry },
+  entry: { figure: FigureEntry } | { table: TableEntry } | { claim: ClaimEntry },
 ): void {
   updateManifest(figuresDir, (manifest) => {
-    if ("figure" in entry) {
+    if ("claim" in entry) {
+      const e = entry.claim;
+      const kept = (manifest.claims ?? []).filter(
+        (c) => c.section !== e.section || c.text !== e.text,
+      );
+      manifest.claims = [...kept, e];
+    } else if ("figure" in entry) {
       const e = entry.figure;
       manifest.figures = manifest.figures.filter(
         (f) => f.section !== e.section || f.name !== e.name,

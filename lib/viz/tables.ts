@@ -8,7 +8,7 @@ import { readSettings } from "../settings";
 import { currentProvenance } from "./figures";
 import { writeFileAtomic } from "../atomic-write";
 import { escapeHtml } from "./html";
-import { checkName, describeFile, recordInManifest } from "./manifest";
+import { checkName, describeFile, recordInManifest, type ModelHashes } from "./manifest";
 import { formatNumber } from "./format";
 import { showHtml } from "./show";
 
@@ -78,7 +78,7 @@ export function showTable(df: DataFrame, options: TableOptions = {}): void {
  */
 export function saveTable(
   df: DataFrame,
-  info: { section: string; name: string; caption?: string },
+  info: { section: string; name: string; caption?: string; models?: ModelHashes },
 ): string {
   checkName("table section", info.section);
   checkName("table name", info.name);
@@ -92,6 +92,7 @@ export function saveTable(
       name: info.name,
       caption: info.caption ?? "",
       ...currentProvenance(),
+      ...(info.models !== undefined ? { models: info.models } : {}),
       rows: df.height,
       columns: df.columns,
       files: [describeFile(dir, file, csv)],
