@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /**
- * The project's TypeScript kernel: tslab, with its messages to Jupyter sent one at a time.
+ * The project's TypeScript kernel: tslab, with its messages to Jupyter sent one at a time,
+ * Interrupt counted where synchronous loops can see it (kernel/interrupts.cjs), stack frames
+ * with the cells' own line numbers (kernel/cell-lines.cjs), and a busy indicator that stays
+ * busy through Run All (kernel/executions.cjs).
  *
  * tslab calls zeromq's `socket.send()` without waiting for the previous send. zeromq 6 sends
  * at once 512 times in a row, then defers one send to let the event loop run, and throws
@@ -15,6 +18,9 @@
  */
 "use strict";
 const path = require("node:path");
+const { mapCellLines } = require("./kernel/cell-lines.cjs");
+const { trackExecutions } = require("./kernel/executions.cjs");
+const { countInterrupts } = require("./kernel/interrupts.cjs");
 
 const root = path.resolve(__dirname, "..");
 const fromProject = (name) => require(require.resolve(name, { paths: [root] }));
@@ -54,5 +60,28 @@ function serializeSends(zmq) {
   Object.defineProperty(proto, "send", { value: serialized, writable: false, configurable: true });
 }
 
+/** Runs one of the changes below; one that fails is said on stderr, and tslab runs without it. */
+function tryTo(what, change, fallback) {
+  try {
+    return change();
+  } catch (e) {
+    process.stderr.write(`kernel: ${what} is off (${e.stack})\n`);
+    return fallback;
+  }
+}
+
 serializeSends(fromProject("zeromq"));
+// The TypeScript tslab compiles with, as tslab resolves it, wrapped before tslab loads it.
+let cellCount = () => 0;
+tryTo("mapping stack frames to cell lines", () => {
+  const tslabDir = path.dirname(require.resolve("tslab/package.json", { paths: [root] }));
+  const ts = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
+  mapCellLines(ts, () => cellCount());
+});
+const counters = tryTo("counting interrupts in shared memory", countInterrupts, null);
+cellCount = tryTo(
+  "tracking executions",
+  () => trackExecutions(fromProject("tslab/dist/jupyter.js"), counters),
+  () => 0,
+);
 fromProject("tslab/dist/main.js").main();

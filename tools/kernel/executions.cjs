@@ -1,0 +1,71 @@
+/**
+ * The cells the kernel runs: when each starts, and a busy indicator that stays busy while
+ * any runs.
+ *
+ * tslab publishes "busy" as each execute request arrives and "idle" as each ends. Run All
+ * sends every cell at once, so Jupyter saw busy ×N, then idle after the first cell, and
+ * showed the kernel idle while the other cells ran. Here a request arriving while another
+ * runs or waits publishes nothing (the kernel is busy already), and after every idle, while
+ * requests are left, "busy" is published again for the one running now. Every request still
+ * gets its busy (at the latest just before its idle) and its idle.
+ */
+"use strict";
+
+/**
+ * Wraps tslab's jupyter module (its ZmqServer and JupyterHandlerImpl classes). `counters`
+ * (tools/kernel/interrupts.cjs, or null): [1] takes [0] when requests arrive at an idle
+ * kernel, [2] the execution count of each cell as it starts. Returns `cellCount()`, the count
+ * of the cell starting or running now.
+ */
+function trackExecutions(jupyter, counters) {
+  const server = jupyter.ZmqServer.prototype;
+  const handler = jupyter.JupyterHandlerImpl.prototype;
+  /** Execute requests received and not answered, in order (tslab runs them in order). */
+  const pending = [];
+  /** Requests whose busy was published. */
+  const announced = new WeakSet();
+  let count = 0;
+
+  const handleExecute = server.handleExecute;
+  server.handleExecute = async function (sock, msg) {
+    // Interrupts count for what was sent together: a cell, or the rest of a Run All.
+    if (pending.length === 0 && counters !== null) {
+      Atomics.store(counters, 1, Atomics.load(counters, 0));
+    }
+    pending.push(msg);
+    try {
+      return await handleExecute.call(this, sock, msg);
+    } finally {
+      pending.splice(pending.indexOf(msg), 1);
+    }
+  };
+
+  const publishStatus = server.publishStatus;
+  server.publishStatus = function (status, parent) {
+    const execute = parent.header.msg_type === "execute_request";
+    if (status === "busy") {
+      // Published before handleExecute sees the request: others pending means busy already.
+      if (execute && pending.length > 0) return;
+      announced.add(parent);
+      return publishStatus.call(this, status, parent);
+    }
+    if (execute && !announced.has(parent)) publishStatus.call(this, "busy", parent);
+    publishStatus.call(this, status, parent);
+    const running = pending[0];
+    if (status === "idle" && running !== undefined) {
+      announced.add(running);
+      publishStatus.call(this, "busy", running);
+    }
+  };
+
+  const handleExecuteImpl = handler.handleExecuteImpl;
+  handler.handleExecuteImpl = function (...args) {
+    count = (this.execCount || 0) + 1; // tslab counts the cell on entry
+    if (counters !== null) Atomics.store(counters, 2, count);
+    return handleExecuteImpl.apply(this, args);
+  };
+
+  return () => count;
+}
+
+module.exports = { trackExecutions };
