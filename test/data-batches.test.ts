@@ -3,6 +3,7 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/random";
 import { firstN, forEachBatch, mapBatches, randomSubset, subset, type Dataset } from "../lib/data";
+import { Interrupted } from "../lib/training/interrupt";
 
 /** A dataset of n 2x2 "images" whose pixels all equal the item's index; label = index mod 10. */
 function fakeDataset(n: number): Dataset {
@@ -70,6 +71,53 @@ describe("data/batches", () => {
     }
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([ds.images, whole]);
+  });
+
+  it("stop before the next batch once Interrupt is pressed in a kernel, freeing what they made", () => {
+    // The kernel launcher's counters (tools/kernel/interrupts.cjs): SIGINTs, SIGINTs when the
+    // running cells were sent, the running cell's count.
+    const key = Symbol.for("dlc7.kernel.interrupts");
+    const counters = new Int32Array(new SharedArrayBuffer(12));
+    counters[2] = 14;
+    const store = globalThis as { [key: symbol]: unknown };
+    store[key] = counters;
+    const x = tf.ones([100, 3]);
+    const before = tf.memory().numTensors;
+    try {
+      const visited: number[] = [];
+      const press = () => Atomics.add(counters, 0, 1);
+      assert.throws(
+        () =>
+          forEachBatch([x], 10, ([b], start) => {
+            visited.push(start);
+            if (start === 20) press();
+            tf.square(b);
+          }),
+        (e: unknown) =>
+          e instanceof Interrupted &&
+          e.message === "In [14] stopped in forEachBatch, at batch 4 of 10",
+      );
+      assert.deepEqual(visited, [0, 10, 20]);
+      // Still pressed: the rest of the cells sent with this one stop too.
+      assert.throws(() => forEachBatch([x], 10, () => {}), /at batch 1 of 10/);
+      // Cells sent later start clean.
+      Atomics.store(counters, 1, Atomics.load(counters, 0));
+      let calls = 0;
+      assert.throws(
+        () =>
+          mapBatches(x, 10, (b) => {
+            if (++calls === 3) press();
+            return tf.mul(b, 2);
+          }),
+        /^Interrupted: In \[14\] stopped in mapBatches, at batch 4 of 10$/,
+      );
+      assert.equal(tf.memory().numTensors, before, "tensors left by the stopped loops");
+      Atomics.store(counters, 1, Atomics.load(counters, 0));
+      mapBatches(x, 10, (b) => tf.mul(b, 2)).dispose();
+    } finally {
+      delete store[key];
+      x.dispose();
+    }
   });
 
   it("firstN, subset and randomSubset keep the right items, seeded, marked as subsets", () => {

@@ -5,7 +5,14 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { Linear, ReLU, Sequential } from "../lib/nn";
 import { Rng } from "../lib/random";
-import { Interrupted, watchInterrupts } from "../lib/training/interrupt";
+import { symmetricEigen } from "../lib/linalg/symmetric-eigen";
+import { PCA } from "../lib/models/pca";
+import {
+  Interrupted,
+  calledFunction,
+  cellInterrupted,
+  watchInterrupts,
+} from "../lib/training/interrupt";
 import { halfSumSquaredError, type LossFn } from "../lib/training/losses";
 import { train } from "../lib/training/train";
 
@@ -88,6 +95,62 @@ describe("training: interrupts (SIGINT)", function () {
     const c = watchInterrupts();
     assert.equal(c.requested, false, "a new watch starts clean outside a kernel");
     c.release();
+  });
+
+  it("stop synchronous work in a kernel, naming the cell and the function it called", () => {
+    // The kernel launcher's counters (tools/kernel/interrupts.cjs): SIGINTs, SIGINTs when the
+    // running cells were sent, the running cell's count.
+    const key = Symbol.for("dlc7.kernel.interrupts");
+    const counters = new Int32Array(new SharedArrayBuffer(12));
+    counters[2] = 3;
+    const store = globalThis as { [key: symbol]: unknown };
+    store[key] = counters;
+    const images = tf.randomUniform([50, 1, 4, 4]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    try {
+      assert.equal(cellInterrupted(), false);
+      const identity = Float64Array.from({ length: 400 }, (_, i) => (i % 21 === 0 ? 1 : 0));
+      symmetricEigen(identity, 20);
+      Atomics.add(counters, 0, 1);
+      assert.equal(cellInterrupted(), true);
+      assert.throws(
+        () => symmetricEigen(identity, 20),
+        /^Interrupted: In \[3\] stopped in symmetricEigen, reducing row 1 of 19$/,
+      );
+      assert.throws(
+        () => PCA.fit(images, 2),
+        /^Interrupted: In \[3\] stopped in \w+\.fit, at batch 1 of 1$/,
+      );
+      assert.equal(tf.memory().numTensors, before, "tensors left by the stopped PCA");
+      // A training sent with them does not start.
+      const watch = watchInterrupts();
+      assert.equal(watch.requested, true);
+      watch.release();
+    } finally {
+      delete store[key];
+      images.dispose();
+    }
+  });
+
+  it("name the library function a cell called, from its stack", () => {
+    const lib = "/p/build/lib";
+    const stack = [
+      "Error",
+      "    at throwIfInterrupted (/p/build/lib/training/interrupt.js:120:9)",
+      "    at checkInterrupt (/p/build/lib/data/batches.js:40:5)",
+      "    at forEachBatch (/p/build/lib/data/batches.js:52:9)",
+      "    at VAE.klPerDimension (/p/build/lib/models/vae.js:155:5)",
+      "    at Proxy.activeUnits (/p/build/lib/metrics/latent-space.js:12:5)",
+      "    at In [14]:5:3",
+      "    at async server.handleExecute (/p/tools/kernel/executions.cjs:37:14)",
+    ].join("\n");
+    assert.equal(calledFunction(stack, lib), "activeUnits");
+    assert.equal(calledFunction(stack.replace(/.*activeUnits.*\n/, ""), lib), "VAE.klPerDimension");
+    assert.equal(
+      calledFunction("Error\n    at /p/build/lib/x/helpers.js:1:2\n    at In [2]:1:1", lib),
+      "helpers",
+    );
+    assert.equal(calledFunction("Error\n    at In [2]:1:1", lib), null);
   });
 
   it("leave Ctrl-C to end a script once training is over", function () {

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { contentDigest } from "../training/key";
 import type { Rng } from "../random";
+import { throwIfInterrupted } from "../training/interrupt";
 import type { Dataset } from "./datasets";
 
 /** The default batch size for inference over a data set. */
@@ -37,9 +38,15 @@ function rows<T extends tf.Tensor>(x: T, start: number, size: number): T {
   ) as T;
 }
 
+/** Stops the loop before batch `start / batchSize + 1` when Interrupt was pressed. */
+function checkInterrupt(start: number, batchSize: number, n: number): void {
+  throwIfInterrupted(() => `at batch ${start / batchSize + 1} of ${Math.ceil(n / batchSize)}`);
+}
+
 /**
  * Calls fn on consecutive row slices of the tensors (all with the same first axis), each
- * call inside tf.tidy: what fn returns is freed too, so fn should extract numbers.
+ * call inside tf.tidy: what fn returns is freed too, so fn should extract numbers. Interrupt
+ * (kernel) stops it between batches, with Interrupted.
  */
 export function forEachBatch<T extends tf.Tensor[]>(
   tensors: [...T],
@@ -48,6 +55,7 @@ export function forEachBatch<T extends tf.Tensor[]>(
 ): void {
   const n = checkBatching("forEachBatch", tensors, batchSize);
   for (let start = 0; start < n; start += batchSize) {
+    checkInterrupt(start, batchSize, n);
     const size = Math.min(batchSize, n - start);
     tf.tidy(() => {
       fn(tensors.map((t) => rows(t, start, size)) as T, start);
@@ -57,7 +65,8 @@ export function forEachBatch<T extends tf.Tensor[]>(
 
 /**
  * fn applied to row slices of x, results concatenated along the first axis: a model over a
- * whole data set without one huge temporary. fn must not dispose its input.
+ * whole data set without one huge temporary. fn must not dispose its input. Interrupt
+ * (kernel) stops it between batches, with Interrupted.
  */
 export function mapBatches<R extends tf.Tensor>(
   x: tf.Tensor,
@@ -65,10 +74,14 @@ export function mapBatches<R extends tf.Tensor>(
   fn: (batch: tf.Tensor) => R,
 ): R {
   const n = checkBatching("mapBatches", [x], batchSize);
-  if (n <= batchSize) return tf.tidy(() => fn(x));
+  if (n <= batchSize) {
+    checkInterrupt(0, batchSize, n);
+    return tf.tidy(() => fn(x));
+  }
   const parts: R[] = [];
   try {
     for (let start = 0; start < n; start += batchSize) {
+      checkInterrupt(start, batchSize, n);
       const size = Math.min(batchSize, n - start);
       parts.push(tf.tidy(() => fn(rows(x, start, size))));
     }

@@ -1,5 +1,6 @@
 /** Means and covariances of large data sets, accumulated in Float64 by batches. */
 import * as tf from "@tensorflow/tfjs";
+import { throwIfInterrupted } from "../training/interrupt";
 
 /**
  * Mean and covariance (divided by N) of data [N, ...] flattened to N x D, accumulated in Float64:
@@ -34,6 +35,7 @@ export function meanAndCovariance(
   const meanT = tf.tensor2d(Float32Array.from(mean), [1, dim]);
   try {
     for (let start = 0; start < n; start += batchSize) {
+      throwIfInterrupted(() => `at batch ${start / batchSize + 1} of ${Math.ceil(n / batchSize)}`);
       const size = Math.min(batchSize, n - start);
       const part = tf.tidy(() => {
         const rows = values.subarray(start * dim, (start + size) * dim);

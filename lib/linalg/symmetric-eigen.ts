@@ -3,6 +3,7 @@
  * tridiagonalisation then implicit QL (the EISPACK tred2/tql2 pair, as in JAMA). PCA uses
  * it on the pixel covariance; the Frechet distance of 7.4 on feature covariances.
  */
+import { throwIfInterrupted } from "../training/interrupt";
 
 /** Eigen-decomposition of a real symmetric matrix, sorted by decreasing eigenvalue. */
 export interface SymmetricEigen {
@@ -66,6 +67,8 @@ function tred2(w: Float64Array[], d: Float64Array, e: Float64Array, n: number): 
   const W = (i: number): Float64Array => w[i] as Float64Array;
   for (let j = 0; j < n; j++) d[j] = W(j)[n - 1] as number;
   for (let i = n - 1; i > 0; i--) {
+    // Seconds at n = 784: Interrupt (kernel) stops it between rows.
+    throwIfInterrupted(() => `reducing row ${n - i} of ${n - 1}`);
     let scale = 0;
     let h = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(d[k] as number);
@@ -123,6 +126,7 @@ function tred2(w: Float64Array[], d: Float64Array, e: Float64Array, n: number): 
   }
   // Accumulate the transformations.
   for (let i = 0; i < n - 1; i++) {
+    throwIfInterrupted(() => `accumulating row ${i + 1} of ${n - 1}`);
     const wi = W(i);
     wi[n - 1] = wi[i] as number;
     wi[i] = 1;
@@ -155,6 +159,7 @@ function tql2(q: Float64Array[], d: Float64Array, e: Float64Array, n: number): v
   let tst1 = 0;
   const eps = 2 ** -52;
   for (let l = 0; l < n; l++) {
+    throwIfInterrupted(() => `at eigenvalue ${l + 1} of ${n}`);
     tst1 = Math.max(tst1, Math.abs(d[l] as number) + Math.abs(e[l] as number));
     let m = l;
     while (m < n) {

@@ -1,6 +1,10 @@
 /**
  * Interrupts of long loops. Jupyter's Interrupt button and Ctrl-C both send SIGINT.
  *
+ * Synchronous loops (batches of a data set, eigen-decompositions) call `throwIfInterrupted`:
+ * in the project's kernel a thread of the launcher counts SIGINTs in shared memory, which
+ * such a loop reads while the event loop, and every signal handler, waits for it to end.
+ *
  * tslab answers SIGINT by ending the running cell at once ("Interrupted asynchronously")
  * while the cell's code goes on in the background: a training would run to its end and
  * save its checkpoint. So while a loop watches (`watchInterrupts`), SIGINT is the loop's:
@@ -11,8 +15,9 @@
  * requested). Outside a kernel nothing stays installed: once the loop ends, Ctrl-C ends a
  * script as usual.
  */
+import * as path from "node:path";
 import { inspect } from "node:util";
-import { currentExecution, inKernel } from "../viz/kernel";
+import { currentExecution, inKernel, interruptPending, runningCellLabel } from "../viz/kernel";
 
 /** A loop stopped by SIGINT; the message says where ("interrupted at epoch 1, step 212; ..."). */
 export class Interrupted extends Error {
@@ -74,8 +79,49 @@ function giveBack(): void {
  * of that cell, still running in the background, should start nothing long.
  */
 export function cellInterrupted(): boolean {
+  if (interruptPending()) return true;
   const now = currentExecution();
   return now !== null && now === interruptedExecution;
+}
+
+/** lib/'s folder (lib/ under tsx, build/lib/ in a kernel). */
+const LIB_DIR = path.dirname(__dirname);
+
+/**
+ * The library function the caller's code called, from a stack: the last of the frames in lib/
+ * at its top ("VAE.klPerDimension"), or null when there is none.
+ */
+export function calledFunction(stack: string, libDir: string = LIB_DIR): string | null {
+  let called: string | null = null;
+  for (const line of stack.split("\n")) {
+    const frame = /^\s+at (?:async )?(?:(.*?) \()?(.+?):\d+:\d+\)?$/.exec(line);
+    if (frame === null) {
+      if (/^\s+at /.test(line)) break; // "at async Promise.all (index 0)"
+      continue; // the message
+    }
+    const file = frame[2] as string;
+    if (!file.startsWith(libDir + path.sep)) break;
+    const name = (frame[1] ?? "").replace(/^(Object|Proxy)\./, "").replace(/ \[as \w+\]$/, "");
+    called = name !== "" ? name : path.basename(file).replace(/\.[jt]s$/, "");
+  }
+  return called;
+}
+
+/**
+ * Throws Interrupted when Interrupt was pressed since the running cells were sent (kernel
+ * only). Long synchronous loops call it at every step; `where` says where the loop is ("at
+ * batch 7 of 20"). The message names the cell and the library function it called: "In [14]
+ * stopped in VAE.klPerDimension, at batch 7 of 20".
+ */
+export function throwIfInterrupted(where: () => string): void {
+  if (!interruptPending()) return;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  const called = calledFunction(stack);
+  const cell = runningCellLabel() ?? "the cell";
+  throw new Interrupted(`${cell} stopped${called === null ? "" : ` in ${called}`}, ${where()}`);
 }
 
 /**

@@ -81,6 +81,37 @@ export function currentExecution(): object | null {
   return kernelJupyter()?.lastWriteDisplayData ?? null;
 }
 
+/**
+ * The counters the project's kernel launcher (tools/kernel/interrupts.cjs) keeps in shared
+ * memory, written by a thread of its own, so that a loop sees Interrupt while JavaScript runs
+ * synchronously (a signal handler would wait for the event loop): [0] the SIGINTs received,
+ * [1] what [0] was when the cells running now (one cell, or a Run All) were sent, [2] the
+ * execution count of the running cell.
+ */
+const KERNEL_COUNTERS = Symbol.for("dlc7.kernel.interrupts");
+
+function kernelCounters(): Int32Array | null {
+  const counters = (globalThis as { [KERNEL_COUNTERS]?: unknown })[KERNEL_COUNTERS];
+  return counters instanceof Int32Array && counters.length >= 3 ? counters : null;
+}
+
+/**
+ * True when Interrupt was pressed since the cells running now were sent (the cell, or the
+ * rest of a Run All). False outside the project's kernel. One read of shared memory: cheap
+ * enough for every step of a loop.
+ */
+export function interruptPending(): boolean {
+  const c = kernelCounters();
+  return c !== null && Atomics.load(c, 0) !== Atomics.load(c, 1);
+}
+
+/** "In [7]" for the cell running now in the project's kernel; null elsewhere. */
+export function runningCellLabel(): string | null {
+  const c = kernelCounters();
+  const count = c === null ? 0 : Atomics.load(c, 2);
+  return count > 0 ? `In [${count}]` : null;
+}
+
 /** A cell the kernel executed: its execution count (In [n]) and source. */
 export interface ExecutedCell {
   count: number;
