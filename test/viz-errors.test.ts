@@ -7,6 +7,7 @@ import {
   formatError,
   freedTensorMessage,
   freedVariables,
+  interruptMessage,
   isDisposedTensorError,
 } from "../lib/viz/errors";
 
@@ -111,7 +112,7 @@ describe("viz/errors: errors as a notebook shows them", () => {
       "    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)",
     ].join("\n");
     assert.equal(
-      formatError(e, "/p/notebooks"),
+      formatError(e, "/p"),
       [
         "Error: Conv2d: input has 3 channels but the weight expects 1",
         "    at checkWeight (build/lib/nn/convolution.js:99:15)",
@@ -119,5 +120,41 @@ describe("viz/errors: errors as a notebook shows them", () => {
         "    (3 more frames inside tfjs, tslab or Node)",
       ].join("\n"),
     );
+  });
+
+  it("show the cell's frames and fold the kernel's below them (tslab, its launcher)", () => {
+    const e = new Error("boom");
+    e.stack = [
+      "Error: boom",
+      "    at f (In [1]:4:20)",
+      "    at g (/p/build/lib/x.js:3:5)",
+      "    at In [2]:5:1",
+      "    at vm.runInThisContext (/p/tools/kernel/cell-lines.cjs:175:16)",
+      "    at handler.handleExecuteImpl (/p/tools/kernel/executions.cjs:65:30)",
+      "    at proto.handleExecuteImpl (/p/build/lib/viz/kernel.js:124:33)",
+      "    at /p/node_modules/tslab/dist/executor.js:10:1",
+    ].join("\n");
+    assert.equal(
+      formatError(e, "/p"),
+      [
+        "Error: boom",
+        "    at f (In [1]:4:20)",
+        "    at g (build/lib/x.js:3:5)",
+        "    at In [2]:5:1",
+        "    (4 more frames inside tfjs, tslab or Node)",
+      ].join("\n"),
+    );
+  });
+
+  it("say in one line that Interrupt stopped a cell, however the kernel reported it", () => {
+    // tslab ends a cell that awaits; Node's vm stops one running synchronously.
+    const waiting = new Error("Interrupted asynchronously");
+    const running = Object.assign(new Error("Script execution was interrupted by `SIGINT`"), {
+      code: "ERR_SCRIPT_EXECUTION_INTERRUPTED",
+    });
+    assert.equal(interruptMessage(waiting, "In [4]"), "Interrupted: In [4] stopped while waiting");
+    assert.equal(interruptMessage(running, "In [4]"), "Interrupted: In [4] stopped");
+    assert.equal(interruptMessage(new Error("boom"), "In [4]"), null);
+    assert.equal(formatError(waiting), "Interrupted: the cell stopped while waiting");
   });
 });

@@ -10,6 +10,7 @@
  * and says to re-run the cells that define them.
  */
 import { inspect } from "node:util";
+import { settings } from "../settings";
 import { plural } from "./format";
 import {
   type ExecutedCell,
@@ -17,6 +18,7 @@ import {
   inKernel,
   notebookVariables,
   recordCells,
+  runningCellLabel,
 } from "./kernel";
 
 /** Frames kept under the message; the rest are counted. */
@@ -140,18 +142,45 @@ export function freedTensorMessage(
   return `${what}. (tfjs: ${original})`;
 }
 
+/** A frame of a cell's code: "In [7]" is the file name the kernel launcher gives a cell. */
+const CELL_FRAME = /\(?In \[\d+\]:\d+:\d+\)?$|evalmachine\.<anonymous>/;
+
+/**
+ * How the kernel reports an Interrupt that no loop of ours saw, as one line: tslab ends a cell
+ * that awaits ("Interrupted asynchronously"; the cell's code goes on in the background, where
+ * our loops stop at their next step), Node stops a cell running synchronously. Null otherwise.
+ */
+export function interruptMessage(
+  e: Error,
+  cell: string | null = runningCellLabel(),
+): string | null {
+  const who = cell ?? "the cell";
+  if (e.message === "Interrupted asynchronously")
+    return `Interrupted: ${who} stopped while waiting`;
+  if ((e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+    return `Interrupted: ${who} stopped`;
+  }
+  return null;
+}
+
 /**
  * An error as a notebook shows it: "Name: message" (for a freed tensor, what to re-run),
- * then the frames of lib and the cell; frames in node_modules and Node are counted.
+ * then the frames of lib and the cell; frames in node_modules and Node, and those of the
+ * kernel below the cell's, are counted. `root` (the project's folder) is cut from paths.
  */
-export function formatError(e: Error, root: string = process.cwd()): string {
+export function formatError(e: Error, root: string = settings.root): string {
+  const interrupted = interruptMessage(e);
+  if (interrupted !== null) return interrupted;
   const message = isDisposedTensorError(e) ? freedTensorMessage(e.message) : e.message;
   const lines = [`${e.name}: ${message}`];
   const frames = (e.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l));
-  const kept = frames.filter((l) => !/node_modules|\(node:|at node:/.test(l));
+  // Below the cell's outermost frame: tslab and the kernel launcher running it.
+  const lastCell = frames.map((l) => CELL_FRAME.test(l)).lastIndexOf(true);
+  const own = lastCell < 0 ? frames : frames.slice(0, lastCell + 1);
+  const kept = own.filter((l) => !/node_modules|\(node:|at node:/.test(l));
   const shown = kept.slice(0, MAX_FRAMES);
-  const parent = root.endsWith("/notebooks") ? root.slice(0, -"notebooks".length) : `${root}/`;
-  for (const l of shown) lines.push(`    ${l.trim().split(parent).join("")}`);
+  const prefix = root.endsWith("/") ? root : `${root}/`;
+  for (const l of shown) lines.push(`    ${l.trim().split(prefix).join("")}`);
   const hidden = frames.length - shown.length;
   const where = kept.length === shown.length ? " inside tfjs, tslab or Node" : "";
   if (hidden > 0) lines.push(`    (${plural(hidden, "more frame")}${where})`);
