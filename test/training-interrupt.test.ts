@@ -11,6 +11,7 @@ import {
   Interrupted,
   calledFunction,
   cellInterrupted,
+  resetEngineAfterStop,
   watchInterrupts,
 } from "../lib/training/interrupt";
 import { halfSumSquaredError, type LossFn } from "../lib/training/losses";
@@ -62,9 +63,10 @@ describe("training: interrupts (SIGINT)", function () {
         const m = /^interrupted at epoch 1, step (\d+); nothing saved$/.exec(e.message);
         assert.ok(m, e.message);
         // Every step that ran is counted, and the loop stopped at the first yield after the
-        // signal: the yield comes every 200 ms, so within 200 ms / 30 ms + 1 steps.
+        // signal: the yield comes every 200 ms, so within 200 ms / 30 ms + 1 steps (on a
+        // loaded machine the step that sent it can end past 200 ms: it stops right there).
         assert.equal(Number(m[1]), calls);
-        assert.ok(calls > callsAtSignal, `stopped at step ${calls}`);
+        assert.ok(calls >= callsAtSignal, `stopped at step ${calls}`);
         assert.ok(calls <= callsAtSignal + Math.ceil(200 / stepMs) + 1, `stopped at step ${calls}`);
         return true;
       },
@@ -130,6 +132,28 @@ describe("training: interrupts (SIGINT)", function () {
       delete store[key];
       images.dispose();
     }
+  });
+
+  it("put tfjs's engine back after a cell stopped in the middle of a tidy, a kernel or a tape", () => {
+    // What vm's breakOnSigint leaves when it ends a cell at once: no finally ran.
+    const engine = tf.engine();
+    const state = engine.state as unknown as { kernelDepth: number };
+    const v = tf.variable(tf.ones([2]));
+    const before = tf.memory().numTensors;
+    engine.startScope("notebook cell");
+    tf.square(v);
+    engine.startScope("inner");
+    tf.add(v, 1);
+    engine.startTape();
+    tf.mul(v, 2);
+    state.kernelDepth += 1;
+    assert.ok(resetEngineAfterStop() >= 3, "the temporaries of the open scopes freed");
+    assert.equal(tf.memory().numTensors, before);
+    // Gradients work again (a kernel depth left at 1 turned the tape off for good).
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(v)) as tf.Scalar);
+    assert.deepEqual(Array.from((grads[v.name] as tf.Tensor).dataSync()), [2, 2]);
+    tf.dispose([value, grads[v.name] as tf.Tensor, v]);
+    assert.equal(resetEngineAfterStop(), 0, "nothing to do between cells");
   });
 
   it("name the library function a cell called, from its stack", () => {

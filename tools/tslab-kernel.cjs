@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The project's TypeScript kernel: tslab, with its messages to Jupyter sent one at a time,
- * Interrupt counted where synchronous loops can see it (kernel/interrupts.cjs), stack frames
+ * Interrupt counted where synchronous loops can see it (kernel/interrupts.cjs) and cleaned up
+ * after when it stopped a cell mid-way (kernel/stopped-cells.cjs), stack frames
  * with the cells' own line numbers (kernel/cell-lines.cjs), and a busy indicator that stays
  * busy through Run All (kernel/executions.cjs).
  *
@@ -21,6 +22,7 @@ const path = require("node:path");
 const { mapCellLines } = require("./kernel/cell-lines.cjs");
 const { trackExecutions } = require("./kernel/executions.cjs");
 const { countInterrupts } = require("./kernel/interrupts.cjs");
+const { cleanAfterStoppedCells } = require("./kernel/stopped-cells.cjs");
 
 const root = path.resolve(__dirname, "..");
 const fromProject = (name) => require(require.resolve(name, { paths: [root] }));
@@ -78,6 +80,7 @@ tryTo("mapping stack frames to cell lines", () => {
   const ts = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
   mapCellLines(ts, () => cellCount());
 });
+tryTo("cleaning up after stopped cells", cleanAfterStoppedCells);
 const counters = tryTo("counting interrupts in shared memory", countInterrupts, null);
 cellCount = tryTo(
   "tracking executions",

@@ -17,6 +17,7 @@
  */
 import * as path from "node:path";
 import { inspect } from "node:util";
+import * as tf from "@tensorflow/tfjs";
 import { currentExecution, inKernel, interruptPending, runningCellLabel } from "../viz/kernel";
 
 /** A loop stopped by SIGINT; the message says where ("interrupted at epoch 1, step 212; ..."). */
@@ -152,3 +153,43 @@ export function watchInterrupts(): InterruptWatch {
     },
   };
 }
+
+/** The part of tfjs's engine state that a stopped cell can leave behind. */
+interface EngineState {
+  scopeStack: unknown[];
+  kernelDepth: number;
+  gradientDepth: number;
+  numDataMovesStack: number[];
+  activeTape: { saved: tf.Tensor[] }[] | null;
+}
+
+/**
+ * Puts tfjs's engine back as it is between cells after Node stopped a cell in the middle of
+ * tfjs's work (Interrupt during synchronous code: vm's breakOnSigint ends it at once, and no
+ * `finally` runs). The temporaries of its open tf.tidy scopes are freed, as tidy would have
+ * freed them; the kernel depth it left at 1 had turned gradients off for good (every later
+ * training failed: "Cannot find a connection between any variable and the result of the
+ * loss function"). Every open scope is the stopped cell's (the notebook context's cell scope and
+ * those inside it), but for a cell still running in the background after an earlier Interrupt,
+ * whose scope goes too: its code stops at its next loop step anyway. Returns the number of
+ * tensors freed.
+ */
+export function resetEngineAfterStop(): number {
+  const engine = tf.engine();
+  const state = engine.state as unknown as EngineState;
+  const before = tf.memory().numTensors;
+  while (state.scopeStack.length > 0) engine.endScope();
+  if (state.gradientDepth > 0 && state.activeTape !== null) {
+    for (const node of state.activeTape) tf.dispose(node.saved);
+    state.activeTape = null;
+  }
+  state.gradientDepth = 0;
+  state.kernelDepth = 0;
+  state.numDataMovesStack = [];
+  return before - tf.memory().numTensors;
+}
+
+// In the project's kernel (tools/kernel/stopped-cells.cjs runs these after a stopped cell).
+(globalThis as { [key: symbol]: Set<() => unknown> | undefined })[
+  Symbol.for("dlc7.kernel.afterStoppedCell")
+]?.add(resetEngineAfterStop);
