@@ -16,7 +16,13 @@ import {
   stubLines,
 } from "../tools/assign-notebook";
 import type { CellRun, RunResult } from "../tools/assign-run";
-import { errorSummary, prepareSubmission, scoreRun } from "../tools/grade-submission";
+import { feedbackHtml, gradeTableText } from "../tools/grade-report";
+import {
+  type SubmissionGrade,
+  errorSummary,
+  prepareSubmission,
+  scoreRun,
+} from "../tools/grade-submission";
 
 const code = (source: string, metadata: Record<string, unknown> = {}): NotebookCell => ({
   cell_type: "code",
@@ -106,6 +112,7 @@ function fakeRun(
   return {
     cells: map,
     end,
+    outOfMemory: false,
     running,
     seconds: 1,
     kernelSeconds: 0.5,
@@ -392,5 +399,98 @@ describe("grade: preparing and scoring a submission", () => {
       errorSummary("3:1 - Cannot find name 'y'."),
       "does not compile: Cannot find name 'y'",
     );
+  });
+
+  it("says out of memory, and which file a submission cannot see, in its feedback", () => {
+    assert.equal(
+      errorSummary(
+        "In [4]:3\n\nRangeError: Array buffer allocation failed\n    at new ArrayBuffer",
+        3072,
+      ),
+      "out of memory: a submission may use 3 GiB (RangeError: Array buffer allocation failed)",
+    );
+    assert.equal(
+      errorSummary("Error: ENOENT: no such file or directory, open '/course/assignments/a.ipynb'"),
+      "/course/assignments/a.ipynb is not available: a submission sees its own folder, the " +
+        "library and the data only (Error: ENOENT: no such file or directory, open '/course/assignments/a.ipynb')",
+    );
+    const p = prepareSubmission(ag, student);
+    const died = {
+      ...fakeRun({ 3: { records: [pass("q1", "2")] } }, "kernel-died", 2),
+      outOfMemory: true,
+    };
+    const s = scoreRun(ag, p, died, 60, 1536);
+    assert.deepEqual(s.errors, [
+      "out of memory in q1's cell: the kernel died past the limit of 1536 MiB per submission; later cells did not run",
+    ]);
+    assert.equal(
+      s.tests.find((t) => t.test === "sum")?.message,
+      "not run: the kernel ran out of memory before its test cell",
+    );
+  });
+});
+
+describe("grade reports: the console table and the feedback page", () => {
+  const ag = autograderOf(MASTER);
+  const grade = (student: string, points: number[], errors: string[]): SubmissionGrade => ({
+    student,
+    file: `${student}.ipynb`,
+    assignment: ag.name,
+    questions: ag.questions.map((q, i) => ({
+      id: q.id,
+      title: q.title,
+      max: q.points,
+      points: points[i] ?? 0,
+      passed: 0,
+      total: 1,
+      notes: [],
+    })),
+    total: points.reduce((a, b) => a + b, 0),
+    max: ag.questions.reduce((a, q) => a + q.points, 0),
+    errors,
+    warnings: [],
+    tests: [
+      {
+        question: "q1",
+        test: "2 <b>",
+        cell: "q1-public-1",
+        visibility: "public",
+        passed: false,
+        message: "value: expected 4, got 6\nexpected  4\nactual    6",
+      },
+    ],
+    executed: null,
+    seconds: 1,
+    end: "completed",
+  });
+
+  it("prints an aligned table, long errors cut, with the mean", () => {
+    const text = gradeTableText(
+      ag,
+      [
+        grade("alice", [2, 3], []),
+        grade("bob-the-long-name", [0.5, 0], ["q2's cell: " + "x".repeat(200)]),
+      ],
+      80,
+    );
+    const lines = text.split("\n");
+    assert.deepEqual(lines.slice(0, 2), [
+      `${"file".padEnd(23)}   q1  q2  total  errors`,
+      `${"alice.ipynb".padEnd(23)}    2   3      5`,
+    ]);
+    assert.equal(lines[2]?.length, 80);
+    assert.match(lines[2] ?? "", /^bob-the-long-name\.ipynb  0\.5   0    0\.5  q2's cell: x+…$/);
+    assert.equal(lines[3], "2 submission(s), mean 2.75 / 5; errors in full in the feedback files");
+  });
+
+  it("renders the feedback as HTML, escaped, failed checks with their detail", () => {
+    const html = feedbackHtml(ag, grade("alice", [1, 3], ["q1's cell: <oops>"]));
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<li>q1&#39;s cell: &lt;oops&gt;<\/li>/);
+    assert.match(
+      html,
+      /<li class="fail">✗ public · 2 &lt;b&gt;: value: expected 4, got 6<pre>expected {2}4\nactual {4}6<\/pre><\/li>/,
+    );
+    assert.doesNotMatch(html, /\*\*|```/, "no Markdown left");
   });
 });

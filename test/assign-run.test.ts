@@ -2,8 +2,11 @@
  * npm run assign and npm run grade, headless in real tslab kernels: every master in
  * assignments/ builds and verifies; broken and leaking masters are refused; fixture
  * submissions of 7.1 (correct, partial, throwing, looping, editing a test cell, not a
- * notebook) get the expected points; the sandbox has no network, no writes outside its
- * folder, no view of other processes; a notebook is killed at its time limit.
+ * notebook) get the expected points, beside hostile ones (copying the master at grading
+ * time, reading the autograder, allocating past the memory limit, a fork bomb) graded in the
+ * same run, 2 at a time, whose memory is sampled; the sandbox has no network, none of the
+ * teacher's files, no writes outside its folder, no view of other processes; a notebook is
+ * killed at its time limit.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -18,7 +21,14 @@ import {
   sourceOf,
 } from "../tools/assign-notebook";
 import { type AssignResult, assignMaster } from "../tools/assign";
-import { checkSetup, root, runNotebook, sandboxProblem } from "../tools/assign-run";
+import {
+  DEFAULT_MEMORY_MIB,
+  checkSetup,
+  root,
+  runNotebook,
+  sandboxKeeps,
+  sandboxProblem,
+} from "../tools/assign-run";
 import { grade } from "../tools/grade";
 import type { SubmissionGrade } from "../tools/grade-submission";
 
@@ -53,6 +63,56 @@ const notebook = (sources: string[]): Notebook => ({
   nbformat: 4,
   nbformat_minor: 5,
 });
+
+/** The pid namespace of a process (an inode number), or null when it is gone. */
+function pidNamespace(pid: string): string | null {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples, every 200 ms, the memory of every sandboxed run: the anonymous resident memory
+ * (RssAnon) of all processes in the pid namespace of a grader's executor. `stop` returns the
+ * peak of each run (named by its namespace and its executor's pid: namespace numbers are
+ * reused), in MiB; `namespaces` are those seen.
+ */
+function sampleSandboxes(): { stop: () => Map<string, number>; namespaces: Set<string> } {
+  const mine = pidNamespace("self");
+  const peaks = new Map<string, number>();
+  const namespaces = new Set<string>();
+  const sample = (): void => {
+    const sums = new Map<string, number>();
+    const runs = new Map<string, string>();
+    for (const p of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+      const ns = pidNamespace(p);
+      if (ns === null || ns === mine) continue;
+      try {
+        if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("assign_execute.py"))
+          runs.set(ns, `${ns} executor ${p}`);
+        const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
+        const kb = Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1]);
+        if (kb > 0) sums.set(ns, (sums.get(ns) ?? 0) + kb / 1024);
+      } catch {
+        // ended meanwhile
+      }
+    }
+    for (const [ns, run] of runs) {
+      namespaces.add(ns);
+      peaks.set(run, Math.max(peaks.get(run) ?? 0, sums.get(ns) ?? 0));
+    }
+  };
+  const timer = setInterval(sample, 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peaks;
+    },
+    namespaces,
+  };
+}
 
 before(() => {
   checkSetup();
@@ -163,6 +223,60 @@ describe("npm run grade: fixture submissions of assignment 7.1", function () {
     return nb;
   }
 
+  /**
+   * Hostile submissions: q2 copied from the master at grading time (transpiled and run, as a
+   * student did), q1 reading the autograder, q3 allocating until the memory limit stops it,
+   * a fork bomb after the last test cell.
+   */
+  function hostile(
+    student: Notebook,
+    right: Record<"q1" | "q2" | "q3", string>,
+  ): Record<string, Notebook> {
+    const copiesMaster = `// QUESTION q2: copied from the teacher's master when graded
+const masterFile = require("path").join(
+  require("path").dirname(require.resolve("dlc7/package.json")),
+  "../../assignments/${name}.ipynb",
+);
+const masterCells: { source: string | string[] }[] = JSON.parse(
+  require("fs").readFileSync(masterFile, "utf8"),
+).cells;
+const q2Source = masterCells
+  .map((c) => [c.source].flat().join(""))
+  .find((s) => s.startsWith("// QUESTION q2")) as string;
+const translatedKernels: (x: tf.Tensor3D, weight: tf.Tensor3D, stride: number) => tf.Tensor3D =
+  new Function("tf", require("typescript").transpile(q2Source) + "\\nreturn translatedKernels;")(tf);`;
+    const readsAutograder = `// QUESTION q1: reads the hidden tests first
+const autograder = JSON.parse(
+  require("fs").readFileSync(${JSON.stringify(path.join(out, "autograder", `${name}.json`))}, "utf8"),
+);
+console.log(\`\${autograder.tests.length} test cells, hidden ones included\`);
+${right.q1}`;
+    const hogs = `${right.q3}
+// Keeps 128 MiB after 128 MiB until an allocation fails.
+const kept: Float64Array[] = [];
+for (;;) kept.push(new Float64Array(1 << 24).fill(1));`;
+    const forks = structuredClone(answered(student, right));
+    forks.cells.push({
+      cell_type: "code",
+      metadata: {},
+      source: `// A fork bomb, then how many processes it reached.
+require("child_process").spawn("bash", ["-c", ":(){ :|:& };:"], { stdio: "ignore" });
+await new Promise((r) => setTimeout(r, 3000));
+console.log(\`processes: \${require("fs").readdirSync("/proc").filter((p: string) => /^\\d+$/.test(p)).length}\`);`,
+      outputs: [],
+      execution_count: null,
+    });
+    return {
+      "copies-master": answered(student, { ...right, q2: copiesMaster }),
+      "reads-autograder": answered(student, { ...right, q1: readsAutograder }),
+      "memory-hog": answered(student, { ...right, q3: hogs }),
+      "fork-bomb": forks,
+    };
+  }
+
+  let peaks: Map<string, number>;
+  let sandboxes: Set<string>;
+
   before(async () => {
     const r = await assign(`${name}.ipynb`);
     assert.ok(r.ok, r.problems.join("\n"));
@@ -193,11 +307,14 @@ describe("npm run grade: fixture submissions of assignment 7.1", function () {
       }),
       loops: answered(student, { ...right, q3: `${right.q3}\nwhile (true) {}` }),
       "edits-test": edited,
+      ...hostile(student, right),
     };
     fs.mkdirSync(submissions, { recursive: true });
     for (const [k, nb] of Object.entries(fixtures))
       fs.writeFileSync(path.join(submissions, `${k}.ipynb`), notebookJson(nb));
     fs.writeFileSync(path.join(submissions, "not-a-notebook.ipynb"), "{ this is not JSON");
+    const sampler = sampleSandboxes();
+    sandboxes = sampler.namespaces;
     const t0 = Date.now();
     const byAssignment = await grade({
       folder: submissions,
@@ -205,13 +322,15 @@ describe("npm run grade: fixture submissions of assignment 7.1", function () {
       autograders: path.join(out, "autograder"),
       out: path.join(tmp, "grades"),
       timeLimit: 150,
-      cellTimeout: 10,
+      cellTimeout: 20,
       jobs: 2,
       sandbox: true,
       verbose: false,
     });
+    peaks = sampler.stop();
     console.log(
-      `      graded 6 submissions in ${((Date.now() - t0) / 1000).toFixed(1)} s (2 at a time)`,
+      `      graded 10 submissions in ${((Date.now() - t0) / 1000).toFixed(1)} s (2 at a time); ` +
+        `peak memory per submission ${[...peaks.values()].map((m) => m.toFixed(0)).join(", ")} MiB`,
     );
     grades = new Map((byAssignment.get(name) ?? []).map((g) => [g.student, g]));
   });
@@ -263,15 +382,95 @@ describe("npm run grade: fixture submissions of assignment 7.1", function () {
     assert.match(g?.errors[0] ?? "", /^not a readable notebook/);
   });
 
+  it("a submission that copies the master when graded gets nothing for it: the file is not there", () => {
+    assert.deepEqual(points("copies-master"), [2, 0, 0]);
+    const errors = grades.get("copies-master")?.errors ?? [];
+    assert.match(
+      errors[0] ?? "",
+      new RegExp(
+        `^q2's cell: ${path.join(root, "assignments", name)}\\.ipynb is not available: a submission sees its own folder, the library and the data only \\(Error: ENOENT`,
+      ),
+    );
+  });
+
+  it("one that reads the autograder gets nothing for that question: the file is not there", () => {
+    assert.deepEqual(points("reads-autograder"), [0, 5, 3]);
+    assert.match(
+      grades.get("reads-autograder")?.errors[0] ?? "",
+      /^q1's cell: .*\/autograder\/7\.1-transposed-convolutions\.json is not available: a submission sees its own folder/,
+    );
+  });
+
+  it("one that allocates past the memory limit loses that question, said as out of memory", () => {
+    assert.deepEqual(points("memory-hog"), [2, 5, 0]);
+    // The allocation fails in the cell; or V8, short of memory for itself, ends the kernel.
+    assert.match(
+      grades.get("memory-hog")?.errors[0] ?? "",
+      /^q3's cell: out of memory: a submission may use 2 GiB \(RangeError: Array buffer allocation failed\)$|^out of memory in (q3's cell|test cell q3-\w+-1): the kernel died past the limit of 2 GiB per submission; later cells did not run$/,
+    );
+  });
+
+  it("one that starts a fork bomb is capped, graded in full, and leaves no process", () => {
+    assert.deepEqual(points("fork-bomb"), [2, 5, 3]);
+    assert.deepEqual(grades.get("fork-bomb")?.errors, []);
+    const nb = grades.get("fork-bomb")?.executed;
+    const printed = nb?.cells
+      .at(-1)
+      ?.outputs?.map((o) => (o as { text?: string }).text)
+      .join("");
+    const n = Number(/processes: (\d+)/.exec(printed ?? "")?.[1]);
+    assert.ok(n > 50 && n <= 256, `processes in the sandbox: ${printed}`);
+    const left = fs
+      .readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => sandboxes.has(pidNamespace(p) ?? ""));
+    assert.deepEqual(left, [], "processes of the graded runs");
+  });
+
+  it(`no submission used more than the limit (${DEFAULT_MEMORY_MIB} MiB), measured 5 times a second`, () => {
+    // One run per notebook (not the unreadable file); the kernel of "loops" is run once more.
+    assert.ok(peaks.size >= 9, `${peaks.size} runs seen: ${[...peaks.keys()].join(", ")}`);
+    for (const [ns, mib] of peaks) assert.ok(mib <= DEFAULT_MEMORY_MIB, `${ns}: ${mib} MiB`);
+    const most = Math.max(...peaks.values());
+    assert.ok(most > 1024, `the memory hog was measured at ${most} MiB`);
+  });
+
+  it("the honest ones beside them keep their grades (above), and the cheats work without the sandbox", async () => {
+    const folder = path.join(tmp, "cheats");
+    fs.mkdirSync(folder);
+    for (const f of ["copies-master", "reads-autograder"])
+      fs.copyFileSync(path.join(submissions, `${f}.ipynb`), path.join(folder, `${f}.ipynb`));
+    const open = await grade({
+      folder,
+      assignment: null,
+      autograders: path.join(out, "autograder"),
+      out: path.join(tmp, "grades-open"),
+      timeLimit: 150,
+      cellTimeout: 10,
+      jobs: 2,
+      sandbox: false,
+      verbose: false,
+    });
+    const by = new Map(
+      (open.get(name) ?? []).map((g) => [g.student, g.questions.map((q) => q.points)]),
+    );
+    assert.deepEqual(by.get("copies-master"), [2, 5, 3]);
+    assert.deepEqual(by.get("reads-autograder"), [2, 5, 3]);
+  });
+
   it("writes the grade table (CSV, HTML) and each student's feedback", () => {
     const dir = path.join(tmp, "grades", name);
     const csv = fs.readFileSync(path.join(dir, "grades.csv"), "utf8").trim().split("\n");
     assert.equal(csv[0], "file,q1,q2,q3,total,errors");
-    assert.equal(csv.length, 7);
+    assert.equal(csv.length, 11);
     assert.ok(csv.includes('partial.ipynb,2.0,5.0,0.92,7.92,""'), csv.join("\n"));
     assert.match(
       fs.readFileSync(path.join(dir, "grades.html"), "utf8"),
-      /<td[^>]*>edits-test\.ipynb<\/td>/,
+      /<td><a href="feedback\/edits-test\.html">edits-test\.ipynb<\/a><\/td><td class="n">0<\/td>/,
+    );
+    assert.match(
+      fs.readFileSync(path.join(dir, "feedback", "partial.html"), "utf8"),
+      /<li class="fail">✗ hidden · random case 1: x \[\d, \d, \d\], weight/,
     );
     const feedback = fs.readFileSync(path.join(dir, "feedback", "partial.md"), "utf8");
     assert.match(feedback, /Total: \*\*7\.92 \/ 10\*\* points/);
@@ -299,6 +498,11 @@ describe("grade: the sandbox and the time limit", function () {
         'fs.writeFileSync("mine.txt", "x"); console.log("inside:", fs.readFileSync("mine.txt", "utf8"));',
         `try { process.kill(${process.pid}, 0); console.log("sees the grader"); } catch (e) { console.log("grader:", (e as NodeJS.ErrnoException).code); }`,
         'try { await fetch("http://1.1.1.1/", { signal: AbortSignal.timeout(5000) }); console.log("network"); } catch (e) { console.log("network:", ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (e as Error).name); }',
+        // What it can see of the machine: none of the teacher's files, nor other runs'.
+        `const seen = (p: string) => { try { return fs.readdirSync(p).sort().join(","); } catch (e) { return (e as NodeJS.ErrnoException).code; } };
+console.log([${JSON.stringify(root)}, ${JSON.stringify(path.join(root, "build"))}, ${JSON.stringify(path.join(root, "assignments"))}, "/home", "/root", "/tmp", "."].map(seen).join(" | "));`,
+        'try { fs.readFileSync("/proc/1/mem"); console.log("reads the executor"); } catch (e) { console.log("executor:", (e as NodeJS.ErrnoException).code); }',
+        'try { for (let i = 0; i < 300; i++) fs.appendFileSync("big", Buffer.alloc(1 << 20)); console.log("wrote 300 MiB"); } catch (e) { console.log("disk:", (e as NodeJS.ErrnoException).code); }',
       ]),
       { sandbox: true, timeLimitSeconds: 120, cellTimeoutSeconds: 60 },
     );
@@ -309,7 +513,45 @@ describe("grade: the sandbox and the time limit", function () {
     assert.equal(text(2), "inside: x");
     assert.equal(text(3), "grader: ESRCH");
     assert.match(text(4) ?? "", /^network: (ENETUNREACH|EHOSTUNREACH|ECONNREFUSED)$/);
+    const kept = sandboxKeeps()
+      .filter((k) => k.startsWith(root + path.sep))
+      .map((k) => path.relative(root, k).split(path.sep));
+    const under = (parts: string[]): string =>
+      [
+        ...new Set(
+          kept.filter((k) => parts.every((p, i) => k[i] === p)).map((k) => k[parts.length]),
+        ),
+      ]
+        .sort()
+        .join(",");
+    assert.equal(under([]).includes("assignments"), false);
+    assert.deepEqual(text(5)?.split(" | "), [
+      under([]),
+      under(["build"]),
+      "ENOENT",
+      "ENOENT",
+      "ENOENT",
+      path.basename(path.dirname(r.work)),
+      "checkpoints,figures,home,mine.txt,node_modules,runtime,tmp",
+    ]);
+    assert.equal(text(6), "executor: EACCES");
+    assert.equal(text(7), "disk: ENOSPC");
     assert.ok(!fs.existsSync(r.work), "its folder is removed");
+  });
+
+  it("a heap that grows past the memory limit ends the kernel: out of memory, not run again", async () => {
+    const r = await runNotebook(
+      notebook([
+        'console.log("alive");',
+        "const all: number[][] = [];\nfor (;;) all.push(new Array(1e5).fill(1.5));",
+        "1;",
+      ]),
+      { sandbox: true, timeLimitSeconds: 120, cellTimeoutSeconds: 100, memoryMiB: 768 },
+    );
+    assert.equal(r.end, "kernel-died", r.log);
+    assert.equal(r.outOfMemory, true, r.log);
+    assert.equal(r.rerun, false);
+    assert.equal(r.running, 1);
   });
 
   it("runs a notebook whose kernel dies once more, and reports a second death", async () => {

@@ -6,7 +6,10 @@
  *
  * The kernel works in a temporary folder (its cwd, HOME and TMPDIR) that is deleted
  * afterwards. With `sandbox`, it runs in Linux namespaces (tools/grade-sandbox.sh): no
- * network, every file read-only but that folder, no capabilities, no view of other processes.
+ * network, a root holding only what a notebook needs (not the masters, the autograders, home
+ * folders or other submissions), every file read-only but its folder (a tmpfs), no
+ * capabilities, no view of other processes. Memory and processes are limited in both modes
+ * (rlimits: see `limits`); the notebook reaches the executor on its stdin, never as a file.
  */
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -33,6 +36,8 @@ export type RunEnd = "completed" | "time-limit" | "kernel-died" | "failed";
 export interface RunResult {
   cells: Map<number, CellRun>;
   end: RunEnd;
+  /** The kernel died of the memory limit (V8 or the allocator said so on its stderr). */
+  outOfMemory: boolean;
   /** The cell that was running when the run stopped early. */
   running: number | null;
   seconds: number;
@@ -49,6 +54,43 @@ export interface RunOptions {
   sandbox: boolean;
   timeLimitSeconds: number;
   cellTimeoutSeconds: number;
+  /** Memory of the submission, its executor included (default DEFAULT_MEMORY_MIB). */
+  memoryMiB?: number;
+}
+
+/**
+ * Per submission: 2 GiB. The assignments' kernels peak at 380-560 MB of resident memory
+ * (650 MB of data segment, 7.4 the most), so a correct answer has 3 times what it needs.
+ */
+export const DEFAULT_MEMORY_MIB = 2048;
+/** The executor's share of it (Python, nbclient: about 60 MB); the kernel gets the rest. */
+const EXECUTOR_MIB = 256;
+/** Processes and threads a submission may add (its kernel alone runs about 20 threads). */
+const TASKS = 256;
+/** The submission's folder, a tmpfs in the sandbox: checkpoints and figures fit easily. */
+const WORK_MIB = 128;
+
+/** How a submission's memory is split and enforced; also what the feedback says. */
+export interface Limits {
+  memoryMiB: number;
+  /** The kernel's hard RLIMIT_DATA. */
+  kernelMiB: number;
+  /** V8's heap, below the kernel's limit, so that a heap that grows fails with V8's message. */
+  heapMiB: number;
+}
+
+export function limits(memoryMiB: number = DEFAULT_MEMORY_MIB): Limits {
+  if (!(Number.isInteger(memoryMiB) && memoryMiB >= 2 * EXECUTOR_MIB))
+    throw new Error(
+      `memory limit ${memoryMiB} MiB: give a whole number of MiB, at least ${2 * EXECUTOR_MIB}`,
+    );
+  const kernelMiB = memoryMiB - EXECUTOR_MIB;
+  return { memoryMiB, kernelMiB, heapMiB: Math.floor(kernelMiB / 2) };
+}
+
+/** "2 GiB", "1536 MiB" */
+export function formatMiB(mib: number): string {
+  return mib % 1024 === 0 ? `${mib / 1024} GiB` : `${mib} MiB`;
 }
 
 /** Environment variables a notebook may see (nothing else of the caller's leaks into a run). */
@@ -60,7 +102,7 @@ const PASSED = [
   "FASHION_MNIST_DIR",
   "DLC_SEED",
   "DLC_BACKEND",
-  "DLC_WASM_THREADS",
+  "DLC_THREADS",
   "DLC_DATASET",
   "DLC_QUICK",
   "DLC_PYTHON",
@@ -83,22 +125,143 @@ export function checkSetup(): void {
     );
 }
 
+const isRoot = (): boolean => process.getuid?.() === 0;
+
 function unshareArgs(): string[] {
   const args = ["--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child"];
-  return process.getuid?.() === 0 ? args : ["--user", "--map-root-user", ...args];
+  return isRoot() ? args : ["--user", "--map-root-user", ...args];
+}
+
+/** A folder's prefix when it is outside the system folders the sandbox always has. */
+function outsideSystem(p: string): string | null {
+  return /^\/(usr|bin|sbin|lib|lib32|lib64|libx32|etc)(\/|$)/.test(p) ? null : p;
+}
+
+let pythonPrefixes: string[] | null = null;
+
+/**
+ * What the sandbox keeps of this machine besides the system folders: the project's
+ * node_modules, built library, kernel spec, tools (the kernel's launcher, the executor), the
+ * native addon, the data, and Node's and Python's installations when elsewhere (nvm, conda).
+ */
+export function sandboxKeeps(): string[] {
+  if (pythonPrefixes === null) {
+    const r = spawnSync(python(), ["-c", "import sys; print(sys.prefix); print(sys.base_prefix)"], {
+      encoding: "utf8",
+    });
+    pythonPrefixes = r.status === 0 ? r.stdout.trim().split("\n") : [];
+  }
+  const inRoot = [
+    "package.json",
+    "node_modules",
+    "build/lib",
+    "build/jupyter",
+    "tools", // the kernel's launcher and the executor (no secret: the grader's code)
+    "native/build/Release",
+    "data/cache",
+  ].map((p) => path.join(root, p));
+  const data = [process.env.MNIST_DIR, process.env.FASHION_MNIST_DIR].filter(
+    (d): d is string => d !== undefined && d !== "" && path.isAbsolute(d),
+  );
+  const installs = [
+    path.dirname(path.dirname(fs.realpathSync(process.execPath))),
+    ...pythonPrefixes,
+  ].map(outsideSystem);
+  return [...inRoot, ...data, ...installs].filter(
+    (p): p is string => p !== null && fs.existsSync(p),
+  );
+}
+
+let runs = 0;
+
+/**
+ * The user id a sandboxed run takes when the grader is root: one per run, so that one
+ * submission's processes never count against another's limit (RLIMIT_NPROC is per user).
+ * Far above the ids of real users; no file belongs to it.
+ */
+function sandboxUid(): number {
+  return 1_900_000_000 + ((process.pid * 64 + runs++) % 90_000_000);
+}
+
+/** Tasks (threads) the given user runs now: without root, the process limit counts them all. */
+function tasksOf(uid: number): number {
+  let n = 0;
+  for (const p of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
+      if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid) continue;
+      n += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return n;
+}
+
+/**
+ * The command line of one run: the executor under its limits, inside the sandbox or not.
+ * `base` holds the new root's mount point (sandbox) or the submission's folder (no sandbox).
+ */
+function runCommand(base: string, work: string, options: RunOptions, lim: Limits): string[] {
+  const executor = [
+    python(),
+    path.join(root, "tools/assign_execute.py"),
+    "-",
+    "--cwd",
+    work,
+    "--cell-timeout",
+    String(Math.max(1, Math.ceil(options.cellTimeoutSeconds))),
+  ];
+  const mib = (n: number): number => n * 1024 * 1024;
+  // The executor's soft limit is raised to the hard one in the kernel (kernel_process.py).
+  const rlimits = [`--data=${mib(EXECUTOR_MIB)}:${mib(lim.kernelMiB)}`, "--core=0"];
+  // The parent's death kills the run: a grader killed with -9 leaves no sandbox behind.
+  const dieWithGrader = ["setpriv", "--pdeathsig", "KILL", "--"];
+  if (!options.sandbox) return [...dieWithGrader, "prlimit", ...rlimits, "--", ...executor];
+  const uid = isRoot() ? sandboxUid() : null;
+  // Without root every process of the teacher counts: the limit is what runs now, and more.
+  const tasks = uid !== null ? TASKS : tasksOf(process.getuid?.() ?? 0) + TASKS;
+  return [
+    ...dieWithGrader,
+    "unshare",
+    ...unshareArgs(),
+    "bash",
+    path.join(root, "tools/grade-sandbox.sh"),
+    ...sandboxKeeps().flatMap((k) => ["--keep", k]),
+    ...(uid !== null ? ["--uid", String(uid)] : []),
+    "--work-mib",
+    String(WORK_MIB),
+    base,
+    "--",
+    "prlimit",
+    ...rlimits,
+    `--nproc=${tasks}`,
+    "--",
+    ...executor,
+  ];
 }
 
 /**
  * Whether the sandbox works on this machine: null if it does, else what to do. It needs
- * util-linux's unshare and setpriv (in every Debian) and either root or unprivileged user
- * namespaces.
+ * util-linux's unshare, setpriv and prlimit (in every Debian) and either root or
+ * unprivileged user namespaces.
  */
 export function sandboxProblem(): string | null {
-  const probe = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-sandbox-probe-"));
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-sandbox-probe-"));
   try {
+    fs.mkdirSync(path.join(base, "root"));
     const r = spawnSync(
       "unshare",
-      [...unshareArgs(), "bash", path.join(root, "tools/grade-sandbox.sh"), probe, "--", "true"],
+      [
+        ...unshareArgs(),
+        "bash",
+        path.join(root, "tools/grade-sandbox.sh"),
+        ...sandboxKeeps().flatMap((k) => ["--keep", k]),
+        base,
+        "--",
+        "true",
+      ],
       { encoding: "utf8", env: { PATH: process.env.PATH ?? "", DLC_PYTHON: python() } },
     );
     if (r.error === undefined && r.status === 0) return null;
@@ -110,7 +273,7 @@ export function sandboxProblem(): string | null {
       `pass --no-sandbox to grade trusted notebooks without isolation.`
     );
   } finally {
-    fs.rmSync(probe, { recursive: true, force: true });
+    fs.rmSync(base, { recursive: true, force: true });
   }
 }
 
@@ -159,25 +322,34 @@ function killGroup(pgid: number | null | undefined): void {
   }
 }
 
+/** What a kernel that ran out of memory writes on its stderr (V8, the C++ runtime, libc). */
+const OUT_OF_MEMORY =
+  /heap out of memory|process out of memory|Reached heap limit|std::bad_alloc|Cannot allocate memory/i;
+
 /**
  * Runs the notebook headless; never throws for what the notebook does. A kernel that dies
  * gets one more run: only a death that repeats is the notebook's (we have seen a tslab
  * kernel die once on a machine under heavy load, and never again on the same notebook).
+ * Running out of memory is not chance: it is not run again.
  */
 export async function runNotebook(nb: Notebook, options: RunOptions): Promise<RunResult> {
   const first = await runOnce(nb, options);
-  if (first.end !== "kernel-died") return first;
+  if (first.end !== "kernel-died" || first.outOfMemory) return first;
   return { ...(await runOnce(nb, options)), rerun: true };
 }
 
 async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-run-"));
-  for (const d of ["home", "tmp", "runtime", "figures", "checkpoints"])
-    fs.mkdirSync(path.join(work, d));
-  // Notebooks import "dlc7/..." and tfjs: resolved from the kernel's folder upwards.
-  fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"), "dir");
-  const file = path.join(work, "notebook.ipynb");
-  fs.writeFileSync(file, notebookJson(nb));
+  const lim = limits(options.memoryMiB);
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-run-"));
+  // In the sandbox the folder is a tmpfs that grade-sandbox.sh makes; here, a real one.
+  const work = path.join(base, "work");
+  if (options.sandbox) fs.mkdirSync(path.join(base, "root"));
+  else {
+    for (const d of ["home", "tmp", "runtime", "figures", "checkpoints"])
+      fs.mkdirSync(path.join(work, d), { recursive: true });
+    // Notebooks import "dlc7/..." and tfjs: resolved from the kernel's folder upwards.
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(work, "node_modules"), "dir");
+  }
 
   const env: NodeJS.ProcessEnv = {};
   for (const k of PASSED) if (process.env[k] !== undefined) env[k] = process.env[k];
@@ -192,31 +364,14 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
     DLC_CHECK_RECORDS: "1",
     DLC_FIGURES_DIR: path.join(work, "figures"),
     DLC_CHECKPOINT_DIR: path.join(work, "checkpoints"),
+    NODE_OPTIONS: `--max-old-space-size=${lim.heapMiB}`,
   });
-  const executor = [
-    python(),
-    path.join(root, "tools/assign_execute.py"),
-    file,
-    "--cwd",
-    work,
-    "--cell-timeout",
-    String(Math.max(1, Math.ceil(options.cellTimeoutSeconds))),
-  ];
-  const [cmd, ...args] = options.sandbox
-    ? [
-        "unshare",
-        ...unshareArgs(),
-        "bash",
-        path.join(root, "tools/grade-sandbox.sh"),
-        work,
-        "--",
-        ...executor,
-      ]
-    : executor;
+  const [cmd, ...args] = runCommand(base, work, options, lim);
 
   const result: RunResult = {
     cells: new Map(),
     end: "failed",
+    outOfMemory: false,
     running: null,
     seconds: 0,
     kernelSeconds: null,
@@ -231,11 +386,13 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
   let stderr = "";
   await new Promise<void>((resolve) => {
     const child = spawn(cmd as string, args, {
-      cwd: work,
+      cwd: base,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
       detached: true,
     });
+    child.stdin.on("error", () => undefined); // an executor that could not start
+    child.stdin.end(notebookJson(nb));
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child.pid);
@@ -257,7 +414,8 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
         }
         if (ev.event === "kernel") {
           result.kernelSeconds = ev.seconds ?? null;
-          kernelGroup = ev.pgid ?? null;
+          // In the sandbox that is a pid of its own namespace: there, unshare's end kills all.
+          if (!options.sandbox) kernelGroup = ev.pgid ?? null;
         } else if (ev.event === "start") result.running = ev.cell ?? null;
         else if (ev.event === "done" && ev.cell !== undefined) {
           const { text, records } = splitRecords(ev.text ?? "");
@@ -289,7 +447,8 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
   if (timedOut) result.end = "time-limit";
   else if (finished) result.end = "completed";
   result.log = stderr.trim().split("\n").slice(-30).join("\n");
-  fs.rmSync(work, { recursive: true, force: true });
+  result.outOfMemory = result.end === "kernel-died" && OUT_OF_MEMORY.test(stderr);
+  fs.rmSync(base, { recursive: true, force: true });
   return result;
 }
 

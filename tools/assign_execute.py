@@ -11,6 +11,10 @@ caller keeps what ran even when it has to kill this process at the notebook's ti
   {"event": "done", "cell": 3, "status": "ok" | "error" | "timeout", "seconds": 0.4,
    "text": "everything the cell printed", "error": "the kernel's error, if any"}
   {"event": "dead", "cell": 5}     (the kernel died: out of memory, process.exit, ...)
+
+The notebook comes on stdin with "-" (the grader's: it holds the hidden tests, and the
+sandbox's files are the submission's to read). The kernel dies with this process, which the
+kernel cannot read (kernel_process.py), and gets the soft memory limit raised to the hard one.
 """
 import argparse
 import json
@@ -20,6 +24,8 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+
+from kernel_process import hide_memory, kernel_preexec
 
 # What a cell may print before the rest is dropped (a student's print loop must not
 # exhaust the grader's memory).
@@ -51,12 +57,13 @@ def cell_text(cell):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("notebook")
+    ap.add_argument("notebook", help='the notebook file, or "-" to read it from stdin')
     ap.add_argument("--cwd", required=True, help="the kernel's working folder")
     ap.add_argument("--cell-timeout", type=int, required=True, help="seconds per cell")
     args = ap.parse_args()
 
-    nb = nbformat.read(args.notebook, as_version=4)
+    hide_memory()
+    nb = nbformat.read(sys.stdin if args.notebook == "-" else args.notebook, as_version=4)
     started = {}
     current = [None]
 
@@ -122,7 +129,7 @@ def main():
     )
     t0 = time.time()
     try:
-        client.execute()
+        client.execute(preexec_fn=kernel_preexec(raise_data_limit=True))
     except DeadKernelError:
         emit({"event": "dead", "cell": current[0]})
         return 2

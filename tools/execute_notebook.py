@@ -13,7 +13,7 @@ The kernel runs in its own session (jupyter_client starts it so), so a Ctrl-C in
 terminal does not reach it: on SIGINT or SIGTERM this script kills the kernel's process
 group itself, and the main job kills it too if this script dies first ("kernel pid N" line).
 Should both die at once (kill -9 of the job's process group), Linux sends the kernel SIGKILL
-(PR_SET_PDEATHSIG, tools/parent_death.py); this script gets SIGTERM when the main job
+(PR_SET_PDEATHSIG, tools/kernel_process.py); this script gets SIGTERM when the main job
 (--parent) dies, and stops the kernel as for a Ctrl-C.
 """
 import argparse
@@ -31,7 +31,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from parent_death import die_with_parent, kernel_preexec
+from kernel_process import die_with_parent, kernel_preexec
 
 STDERR_LINES = 20
 

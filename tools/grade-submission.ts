@@ -16,10 +16,12 @@ import {
   sourceOf,
 } from "./assign-notebook";
 import {
+  DEFAULT_MEMORY_MIB,
   type RunEnd,
   type RunOptions,
   type RunResult,
   executedNotebook,
+  formatMiB,
   runNotebook,
 } from "./assign-run";
 
@@ -73,8 +75,15 @@ export interface Prepared {
   warnings: string[];
 }
 
-/** The first line that says what went wrong in a failed cell's error output. */
-export function errorSummary(error: string): string {
+/** What an allocation past the memory limit throws (V8, tfjs's wasm, the native addon, libc). */
+const OUT_OF_MEMORY =
+  /Array buffer allocation failed|out of memory|Cannot allocate memory|std::bad_alloc|Cannot enlarge memory/i;
+
+/**
+ * The first line that says what went wrong in a failed cell's error output, with what it
+ * means for a submission: out of memory (with the limit), a file the sandbox does not have.
+ */
+export function errorSummary(error: string, memoryMiB: number = DEFAULT_MEMORY_MIB): string {
   const lines = error
     .split("\n")
     .map((l) => l.trim())
@@ -85,8 +94,13 @@ export function errorSummary(error: string): string {
     return `does not compile: ${first}${compile.length > 1 ? ` (and ${compile.length - 1} more error(s))` : ""}`;
   }
   const thrown = lines.find((l) => /^(\w*Error|Uncaught)\b/.test(l) || /^\w+: /.test(l));
-  const line = thrown ?? lines.filter((l) => !l.startsWith("at ")).pop() ?? "failed";
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+  let line = thrown ?? lines.filter((l) => !l.startsWith("at ")).pop() ?? "failed";
+  if (OUT_OF_MEMORY.test(line))
+    line = `out of memory: a submission may use ${formatMiB(memoryMiB)} (${line})`;
+  const missing = /ENOENT: no such file or directory, \w+ '([^']+)'/.exec(line)?.[1];
+  if (missing !== undefined)
+    line = `${missing} is not available: a submission sees its own folder, the library and the data only (${line})`;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 function round2(x: number): number {
@@ -179,20 +193,29 @@ export function describeCell(prepared: Prepared, i: number): string {
 }
 
 /** Why a check left no record: what happened to its cell. */
-function missingReason(run: RunResult, cells: number[], timeLimit: number): string {
+function missingReason(
+  run: RunResult,
+  cells: number[],
+  timeLimit: number,
+  memoryMiB: number,
+): string {
   if (cells.length === 0) return "its test cell is missing";
   for (const i of cells) {
     const r = run.cells.get(i);
     if (r === undefined) continue;
     if (r.status === "timeout") return `its test cell ran too long and was interrupted`;
-    if (r.status === "error") return `its test cell failed: ${errorSummary(r.error || r.text)}`;
+    if (r.status === "error")
+      return `its test cell failed: ${errorSummary(r.error || r.text, memoryMiB)}`;
   }
   if (cells.every((i) => !run.cells.has(i))) {
     if (run.end === "time-limit")
       return run.running !== null && cells.includes(run.running)
         ? `the time limit (${timeLimit} s) was reached in its test cell`
         : `not run: the time limit (${timeLimit} s) was reached before its test cell`;
-    if (run.end === "kernel-died") return "not run: the kernel died before its test cell";
+    if (run.end === "kernel-died")
+      return run.outOfMemory
+        ? "not run: the kernel ran out of memory before its test cell"
+        : "not run: the kernel died before its test cell";
     return "not run: the notebook did not start (see errors)";
   }
   return "did not run: its test cell ended before reaching it";
@@ -204,6 +227,7 @@ export function scoreRun(
   prepared: Prepared,
   run: RunResult,
   timeLimit: number,
+  memoryMiB: number = DEFAULT_MEMORY_MIB,
 ): { questions: QuestionGrade[]; tests: TestResult[]; errors: string[] } {
   const tests: TestResult[] = [];
   for (const t of ag.tests) {
@@ -223,7 +247,7 @@ export function scoreRun(
         passed: records.length > 0 && failed === undefined,
         message:
           records.length === 0
-            ? missingReason(run, cells, timeLimit)
+            ? missingReason(run, cells, timeLimit, memoryMiB)
             : (failed?.message ?? "passed"),
       });
     }
@@ -242,7 +266,11 @@ export function scoreRun(
   const inCell = run.running !== null ? ` in ${describeCell(prepared, run.running)}` : "";
   if (run.end === "time-limit")
     errors.push(`time limit (${timeLimit} s) reached${inCell}: later cells did not run`);
-  if (run.end === "kernel-died") {
+  if (run.end === "kernel-died" && run.outOfMemory)
+    errors.push(
+      `out of memory${inCell}: the kernel died past the limit of ${formatMiB(memoryMiB)} per submission; later cells did not run`,
+    );
+  else if (run.end === "kernel-died") {
     const last = run.log.split("\n").pop() ?? "";
     errors.push(
       `the kernel died${inCell}, twice (out of memory, or process.exit): later cells did not run` +
@@ -256,7 +284,7 @@ export function scoreRun(
     errors.push(
       r.status === "timeout"
         ? `${describeCell(prepared, i)} ran too long and was interrupted`
-        : `${describeCell(prepared, i)}: ${errorSummary(r.error || r.text)}`,
+        : `${describeCell(prepared, i)}: ${errorSummary(r.error || r.text, memoryMiB)}`,
     );
   }
   return { questions, tests, errors };
@@ -275,12 +303,14 @@ export async function gradeNotebook(
 ): Promise<SubmissionGrade> {
   const timeLimit = options.timeLimitSeconds ?? ag.timeLimitSeconds;
   const prepared = prepareSubmission(ag, submission);
+  const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
   const run = await runNotebook(prepared.notebook, {
     sandbox: options.sandbox,
     timeLimitSeconds: timeLimit,
     cellTimeoutSeconds: Math.min(options.cellTimeoutSeconds ?? ag.cellTimeoutSeconds, timeLimit),
+    memoryMiB,
   });
-  const { questions, tests, errors } = scoreRun(ag, prepared, run, timeLimit);
+  const { questions, tests, errors } = scoreRun(ag, prepared, run, timeLimit, memoryMiB);
   return {
     ...info,
     assignment: ag.name,

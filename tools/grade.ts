@@ -1,11 +1,12 @@
 /**
  * npm run grade -- FOLDER [--assignment NAME] [--out DIR] [--time-limit S]
- *                         [--cell-timeout S] [--jobs N] [--no-sandbox]
+ *                         [--cell-timeout S] [--memory-limit MIB] [--jobs N] [--no-sandbox]
  *
  * Grades every .ipynb under FOLDER (the class's submissions) against the autograders that
  * `npm run assign` wrote in build/assignments/autograder/. Each submission runs in a fresh
- * tslab kernel inside the sandbox (no network, read-only files but a temporary folder),
- * with its public test cells restored and the hidden ones inserted. Writes, per assignment,
+ * tslab kernel inside the sandbox (no network, none of the teacher's files, read-only files
+ * but a temporary folder, limited memory and processes), with its public test cells restored
+ * and the hidden ones inserted. Writes, per assignment,
  * DIR/NAME/grades.csv and grades.html (file, points per question, total, errors),
  * feedback/<student>.md, executed/<student>.ipynb and results.json.
  * A submission that cannot be read, crashes, loops or edits a test cell gets zero where
@@ -13,8 +14,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseArgs as parseCommandLine } from "node:util";
 import { type Autograder, NotebookError, assignmentName, readNotebook } from "./assign-notebook";
-import { checkSetup, root, sandboxProblem } from "./assign-run";
+import {
+  DEFAULT_MEMORY_MIB,
+  checkSetup,
+  formatMiB,
+  limits,
+  root,
+  sandboxProblem,
+} from "./assign-run";
 import { writeReport } from "./grade-report";
 import { type SubmissionGrade, gradeNotebook, unreadableGrade } from "./grade-submission";
 
@@ -27,54 +36,81 @@ export interface GradeCliOptions {
   cellTimeout: number | null;
   jobs: number;
   sandbox: boolean;
+  /** Memory of each submission in MiB (default DEFAULT_MEMORY_MIB). */
+  memoryMiB?: number;
   /** Print progress and the table (default true). */
   verbose?: boolean;
 }
 
 const USAGE = `usage: npm run grade -- FOLDER [--assignment NAME] [--out DIR] [--time-limit S]
-                         [--cell-timeout S] [--jobs N] [--no-sandbox] [--autograders DIR]
+                         [--cell-timeout S] [--memory-limit MIB] [--jobs N] [--no-sandbox]
+                         [--autograders DIR]
 Grades every .ipynb under FOLDER; writes DIR/<assignment>/grades.csv, grades.html,
 feedback/ and executed/ (DIR defaults to build/assignments/grades).
-Time limits default to those npm run assign measured (5 times the master's run, at least 60 s).`;
+Time limits default to those npm run assign measured (5 times the master's run, at least 60 s);
+each submission may use ${DEFAULT_MEMORY_MIB} MiB of memory (${formatMiB(DEFAULT_MEMORY_MIB)}) unless --memory-limit says.`;
 
 function parseArgs(argv: string[]): GradeCliOptions {
-  const o: GradeCliOptions = {
-    folder: "",
-    assignment: null,
-    autograders: path.join(root, "build/assignments/autograder"),
-    out: path.join(root, "build/assignments/grades"),
-    timeLimit: null,
-    cellTimeout: null,
-    jobs: 1,
-    sandbox: true,
+  let parsed;
+  try {
+    parsed = parseCommandLine({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        assignment: { type: "string" },
+        autograders: { type: "string" },
+        out: { type: "string" },
+        "time-limit": { type: "string" },
+        "cell-timeout": { type: "string" },
+        "memory-limit": { type: "string" },
+        jobs: { type: "string" },
+        "no-sandbox": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new Error(`grade: ${(e as Error).message}\n${USAGE}`);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const seconds = (flag: string, value: string | undefined): number | null => {
+    if (value === undefined) return null;
+    const n = Number(value);
+    if (!(n > 0)) throw new Error(`grade: --${flag} takes a number of seconds > 0, got ${value}`);
+    return n;
   };
-  const seconds = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (!(n > 0)) throw new Error(`grade: ${flag} takes a number of seconds > 0, got ${v}`);
+  const integer = (flag: string, value: string | undefined, min: number): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min)
+      throw new Error(`grade: --${flag} takes a whole number >= ${min}, got ${value}`);
     return n;
   };
   // npm runs scripts from the project root; paths are the user's, relative to where they typed.
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === "--assignment") o.assignment = assignmentName(argv[++i] ?? "");
-    else if (a === "--autograders") o.autograders = path.resolve(cwd, argv[++i] ?? "");
-    else if (a === "--out") o.out = path.resolve(cwd, argv[++i] ?? "");
-    else if (a === "--time-limit") o.timeLimit = seconds(a, argv[++i]);
-    else if (a === "--cell-timeout") o.cellTimeout = seconds(a, argv[++i]);
-    else if (a === "--jobs") {
-      o.jobs = Number(argv[++i]);
-      if (!Number.isInteger(o.jobs) || o.jobs < 1)
-        throw new Error("grade: --jobs takes an integer >= 1");
-    } else if (a === "--no-sandbox") o.sandbox = false;
-    else if (a === "--help" || a === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("--")) throw new Error(`grade: unknown option ${a}\n${USAGE}`);
-    else if (o.folder === "") o.folder = path.resolve(cwd, a);
-    else throw new Error(`grade: one folder of submissions at a time (got ${o.folder} and ${a})`);
-  }
-  if (o.folder === "") throw new Error(`grade: which folder of submissions?\n${USAGE}`);
+  if (positionals.length === 0) throw new Error(`grade: which folder of submissions?\n${USAGE}`);
+  if (positionals.length > 1)
+    throw new Error(`grade: one folder of submissions at a time (got ${positionals.join(", ")})`);
+  const memoryMiB = integer("memory-limit", v["memory-limit"], 512) ?? DEFAULT_MEMORY_MIB;
+  limits(memoryMiB); // says what is wrong with it
+  const o: GradeCliOptions = {
+    folder: path.resolve(cwd, positionals[0] as string),
+    assignment: v.assignment !== undefined ? assignmentName(v.assignment) : null,
+    autograders: path.resolve(
+      cwd,
+      v.autograders ?? path.join(root, "build/assignments/autograder"),
+    ),
+    out: path.resolve(cwd, v.out ?? path.join(root, "build/assignments/grades")),
+    timeLimit: seconds("time-limit", v["time-limit"]),
+    cellTimeout: seconds("cell-timeout", v["cell-timeout"]),
+    jobs: integer("jobs", v.jobs, 1) ?? 1,
+    sandbox: v["no-sandbox"] !== true,
+    memoryMiB,
+  };
   if (!fs.existsSync(o.folder) || !fs.statSync(o.folder).isDirectory())
     throw new Error(`grade: ${o.folder} is not a folder`);
   return o;
@@ -151,8 +187,10 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
   } else log("grade: WARNING: --no-sandbox: submissions run with your network and files");
   const files = notebooksUnder(options.folder);
   if (files.length === 0) throw new Error(`grade: no .ipynb file under ${options.folder}`);
+  const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
   log(
-    `grade: ${files.length} submission(s) in ${path.relative(process.cwd(), options.folder) || "."}`,
+    `grade: ${files.length} submission(s) in ${path.relative(process.cwd(), options.folder) || "."}, ` +
+      `${options.jobs} at a time, each ${options.sandbox ? "in the sandbox, " : ""}with at most ${formatMiB(memoryMiB)} of memory`,
   );
 
   const grades = await mapLimited(files, options.jobs, async (file): Promise<SubmissionGrade> => {
@@ -175,6 +213,7 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
     if (typeof ag === "string") return unreadableGrade(null, info, ag);
     const g = await gradeNotebook(ag, nb, info, {
       sandbox: options.sandbox,
+      memoryMiB,
       ...(options.timeLimit !== null ? { timeLimitSeconds: options.timeLimit } : {}),
       ...(options.cellTimeout !== null ? { cellTimeoutSeconds: options.cellTimeout } : {}),
     });
@@ -207,10 +246,10 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
       continue;
     }
     const dir = path.join(options.out, name);
-    const { csv, html, table } = writeReport(dir, ag, gs);
-    log(`\n${name}\n${table.toString()}`);
+    const { csv, html, text } = writeReport(dir, ag, gs);
+    log(`\n${name}\n${text}`);
     log(
-      `grade: ${path.relative(process.cwd(), csv)}, ${path.relative(process.cwd(), html)}, feedback/ and executed/ beside them`,
+      `grade: ${path.relative(process.cwd(), csv)}, ${path.relative(process.cwd(), html)} (open it in a browser), feedback/ and executed/ beside them`,
     );
   }
   return byAssignment;
