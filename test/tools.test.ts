@@ -10,7 +10,10 @@ import { publishSection } from "../tools/figures-publish";
 import { writeFiguresReadme } from "../tools/figures-readme";
 import { registerKernel } from "../tools/register-kernel";
 import {
+  MATHJAX_DEBIAN,
+  addMathsNotice,
   nbconvertArgs,
+  offlineMathJax,
   parseOptions,
   sectionOf,
   selectNotebooks,
@@ -333,30 +336,83 @@ describe("main job tools", function () {
     assert.deepEqual(ours, ["tslab"]);
   });
 
-  it("exports HTML whose maths and scripts load from a CDN, not Debian's file:// paths", function () {
+  it("exports HTML whose maths shows offline: MathJax copied beside it, or a notice at the top", function () {
+    this.timeout(120_000);
     if (!hasJupyter()) {
       console.log("      (skipped: no nbconvert for " + python + ")");
       this.skip();
     }
-    const nb = path.join(dir, "7.9-maths.ipynb");
-    writeJson(nb, {
-      cells: [{ cell_type: "markdown", metadata: {}, source: "The loss $\\|x - g(f(x))\\|^2$." }],
-      metadata: {
-        kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
-      },
-      nbformat: 4,
-      nbformat_minor: 4,
-    });
-    const run = spawnSync(python, nbconvertArgs(nb), { encoding: "utf8" });
-    assert.equal(run.status, 0, run.stderr);
-    const html = fs.readFileSync(path.join(dir, "7.9-maths.html"), "utf8");
-    assert.doesNotMatch(html, /file:\/\//);
-    assert.doesNotMatch(html, /\/usr\/share\//);
+    const exported = (folder: string, mathjax: string): string => {
+      const nb = path.join(folder, "7.9-maths.ipynb");
+      writeJson(nb, {
+        cells: [{ cell_type: "markdown", metadata: {}, source: "The loss $\\|x - g(f(x))\\|^2$." }],
+        metadata: {
+          kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
+        },
+        nbformat: 4,
+        nbformat_minor: 4,
+      });
+      const run = spawnSync(python, nbconvertArgs(nb, mathjax), { encoding: "utf8" });
+      assert.equal(run.status, 0, run.stderr);
+      const file = path.join(folder, "7.9-maths.html");
+      addMathsNotice(file);
+      addMathsNotice(file); // once only
+      return file;
+    };
+    // No MathJax to copy (a conda install): the CDN, and the notice for when it cannot load.
+    const online = path.join(dir, "online");
+    fs.mkdirSync(online);
+    const cdn = fs.readFileSync(
+      exported(online, offlineMathJax(online, path.join(dir, "none"))),
+      "utf8",
+    );
+    assert.doesNotMatch(cdn, /file:\/\/|\/usr\/share\//);
     assert.match(
-      html,
+      cdn,
       /<script[^>]+src="https:\/\/cdnjs\.cloudflare\.com\/ajax\/libs\/mathjax\/2\.7\.7\/MathJax\.js/,
     );
-    assert.ok(html.includes("g(f(x))"));
+    assert.equal(cdn.split('id="dlc7-maths-notice"').length, 2, "one notice");
+    assert.match(cdn, /<body[^>]*>\s*<div id="dlc7-maths-notice"/);
+    assert.ok(!fs.existsSync(path.join(online, "mathjax")));
+    if (!fs.existsSync(MATHJAX_DEBIAN)) {
+      console.log(
+        `      (offline part skipped: no ${MATHJAX_DEBIAN}; apt-get install libjs-mathjax)`,
+      );
+      return;
+    }
+    // With Debian's MathJax: a copy beside the page, referenced relatively.
+    const offline = path.join(dir, "offline");
+    fs.mkdirSync(offline);
+    const file = exported(offline, offlineMathJax(offline));
+    const html = fs.readFileSync(file, "utf8");
+    assert.match(html, /<script[^>]+src="mathjax\/MathJax\.js\?config=TeX-AMS_CHTML-full,Safe"/);
+    assert.doesNotMatch(html, /file:\/\/|\/usr\/share\//);
+    assert.ok(fs.existsSync(path.join(offline, "mathjax", "config", "TeX-AMS_CHTML-full.js")));
+    // In a browser with no network (every request to a dead proxy), the maths is typeset.
+    if (!fs.existsSync("/usr/bin/chromium")) {
+      console.log("      (browser part skipped: no /usr/bin/chromium)");
+      return;
+    }
+    const offlineDom = (page: string): string =>
+      spawnSync(
+        "/usr/bin/chromium",
+        [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--proxy-server=127.0.0.1:9",
+          "--virtual-time-budget=20000",
+          "--dump-dom",
+          `file://${page}`,
+        ],
+        { encoding: "utf8", timeout: 90_000 },
+      ).stdout;
+    const typeset = offlineDom(file);
+    assert.match(typeset, /class="mjx-chtml/);
+    assert.doesNotMatch(typeset, /id="dlc7-maths-notice"/, "the notice went away");
+    const raw = offlineDom(path.join(online, "7.9-maths.html"));
+    assert.doesNotMatch(raw, /class="mjx-chtml/);
+    assert.match(raw, /id="dlc7-maths-notice"/, "the notice stays when MathJax cannot load");
   });
 
   it("npm run lab sends interactive figures to build/lab/figures, not the main job's", function () {

@@ -23,6 +23,7 @@ import {
   removeStaleLock,
   tryLock,
 } from "../lib/lock-file";
+import { writeFileAtomic } from "../lib/atomic-write";
 import { absolutePathVariables, startDirectory } from "./env-paths";
 import { publishSection } from "./figures-publish";
 import { writeFiguresReadme } from "./figures-readme";
@@ -186,9 +187,52 @@ export function selectNotebooks(notebooksDir: string, only: string[] | null): st
   return names.filter((f) => only.includes(sectionOf(f)));
 }
 
-/** nbconvert's HTML export, with maths and scripts from public CDNs instead of Debian's
- * file:///usr/share/javascript paths (nbconvert's upstream defaults), so the file renders anywhere. */
-export function nbconvertArgs(notebook: string): string[] {
+/** MathJax 2.7 from a CDN: the HTML exports' maths when no copy can go beside them. */
+export const MATHJAX_CDN =
+  "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe";
+/** Debian's MathJax 2.7 (libjs-mathjax, which jupyter-nbconvert depends on). */
+export const MATHJAX_DEBIAN = "/usr/share/javascript/mathjax";
+/** What MathJax loads for TeX rendered as CommonHTML: about 1.6 MB of its 54. */
+const MATHJAX_PARTS = [
+  "MathJax.js",
+  "config/TeX-AMS_CHTML-full.js",
+  "jax/input/TeX",
+  "jax/output/CommonHTML",
+  "jax/element",
+  "extensions",
+  "fonts/HTML-CSS/TeX/woff",
+  "localization/en",
+];
+
+/**
+ * Copies MathJax's files for TeX into `<notebooks>/mathjax/` (once), so that the HTML exports
+ * beside it show their maths offline; returns the URL the exports use: that folder, or the
+ * CDN when there is no MathJax to copy (conda installs without Debian's package).
+ */
+export function offlineMathJax(notebooksDir: string, source: string = MATHJAX_DEBIAN): string {
+  if (!MATHJAX_PARTS.every((p) => fs.existsSync(path.join(source, p)))) return MATHJAX_CDN;
+  const target = path.join(notebooksDir, "mathjax");
+  if (!fs.existsSync(path.join(target, MATHJAX_PARTS[0] as string))) {
+    const partial = `${target}.${process.pid}.tmp`;
+    fs.rmSync(partial, { recursive: true, force: true });
+    for (const p of MATHJAX_PARTS) {
+      fs.cpSync(path.join(source, p), path.join(partial, p), {
+        recursive: true,
+        dereference: true,
+      });
+    }
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.renameSync(partial, target);
+  }
+  return "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe";
+}
+
+/**
+ * nbconvert's HTML export with MathJax from `mathjax` (offlineMathJax) and scripts from public
+ * CDNs, instead of Debian's file:///usr/share/javascript paths (nbconvert's defaults there),
+ * which exist only on machines like this one.
+ */
+export function nbconvertArgs(notebook: string, mathjax: string = MATHJAX_CDN): string[] {
   return [
     "-m",
     "nbconvert",
@@ -196,11 +240,30 @@ export function nbconvertArgs(notebook: string): string[] {
     "html",
     "--log-level",
     "WARN",
-    "--HTMLExporter.mathjax_url=https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+    `--HTMLExporter.mathjax_url=${mathjax}`,
     "--HTMLExporter.require_js_url=https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
     "--HTMLExporter.jquery_url=https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.3/jquery.min.js",
     notebook,
   ];
+}
+
+/** Shown at the top of an export when MathJax did not load, as offline with the CDN. */
+export const MATHS_NOTICE =
+  '<div id="dlc7-maths-notice" style="background:#fff3cd;border:1px solid #e0c36c;' +
+  'padding:6px 12px;margin:8px;font-family:sans-serif">The formulas on this page are drawn by ' +
+  "MathJax, which did not load: they show as LaTeX source ($…$). Open the page with a network " +
+  "connection, or keep the <code>mathjax/</code> folder beside it.</div>" +
+  '<script>window.addEventListener("load", function () { if (window.MathJax) ' +
+  'document.getElementById("dlc7-maths-notice").remove(); });</script>';
+
+/** Puts MATHS_NOTICE at the top of an exported page's body. */
+export function addMathsNotice(htmlFile: string): void {
+  const html = fs.readFileSync(htmlFile, "utf8");
+  if (html.includes('id="dlc7-maths-notice"')) return;
+  const body = /<body[^>]*>/.exec(html);
+  if (body === null) throw new Error(`${htmlFile}: no <body> to put the maths notice in`);
+  const at = body.index + body[0].length;
+  writeFileAtomic(htmlFile, html.slice(0, at) + MATHS_NOTICE + html.slice(at));
 }
 
 /** The executor's result file (tools/execute_notebook.py). */
@@ -402,10 +465,11 @@ class MainJob {
       const target = path.join(outNotebooks, executedAs);
       fs.renameSync(executed, target);
       if (result.status !== "interrupted" && this.stoppedBy === null) {
-        const html = await this.run(this.python, nbconvertArgs(target), env, tag);
+        const mathjax = offlineMathJax(outNotebooks);
+        const html = await this.run(this.python, nbconvertArgs(target, mathjax), env, tag);
         if (html.code !== 0) {
           console.log(`${tag} HTML export failed (the executed notebook is ${shown(target)})`);
-        }
+        } else addMathsNotice(target.replace(/\.ipynb$/, ".html"));
       }
     }
     const sectionHasFigures = readManifest(this.figuresDir).figures.some(
