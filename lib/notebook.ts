@@ -307,6 +307,20 @@ export class NotebookContext {
     return value;
   }
 
+  /**
+   * Runs `fn` and prints the message of the error it throws, as the lecture shows PyTorch's
+   * (what a call refuses, and why); throws when it does not throw.
+   */
+  printError(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (e) {
+      console.log(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    throw new Error("printError: the call did not throw");
+  }
+
   /** The checkpoint hashes of the models handed out so far (figures and claims record them). */
   models(): ModelHashes {
     return { ...this.modelHashes };

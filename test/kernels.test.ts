@@ -12,7 +12,10 @@ import { backendReport, initBackend } from "../lib/backend";
 import { loadNative } from "../lib/backend/native";
 import { registerNativeKernels, setNativeKernels } from "../lib/backend/native-kernels";
 import { registerWasmKernels } from "../lib/backend/wasm-kernels";
+import { AutoEncoder } from "../lib/models";
+import { decodeSafetensors, encodeSafetensors } from "../lib/nn/safetensors";
 import { Rng } from "../lib/random";
+import { halfSumSquaredError } from "../lib/training/losses";
 import {
   agree,
   convOutputs,
@@ -287,6 +290,29 @@ for (const backend of ["wasm", "native"] as TestBackend[]) {
         return out;
       });
       for (let i = 0; i < want.length; i++) assert.ok(relErr(got[i]!, want[i]!) <= TOL);
+    });
+
+    it("a model trained here loads on the other path and gives the same outputs", async function () {
+      if (backend !== "native") this.skip(); // the native path's checkpoints on wasm
+      setNativeKernels(true);
+      await tf.setBackend("wasm");
+      const model = new AutoEncoder({ nbChannels: 8, embeddingDim: 4, seed: 3 });
+      const x = tf.randomUniform([16, 1, 28, 28], 0, 1, "float32", 4) as tf.Tensor4D;
+      const opt = tf.train.adam(1e-3);
+      for (let i = 0; i < 5; i++) {
+        opt.minimize(() => halfSumSquaredError(model.forward(x), x), false, model.parameters());
+      }
+      // Saved as a checkpoint saves it, loaded into a fresh model.
+      const bytes = encodeSafetensors(model.stateDict());
+      const loaded = new AutoEncoder({ nbChannels: 8, embeddingDim: 4, seed: 9 });
+      loaded.loadStateDict(decodeSafetensors(bytes).tensors);
+      const [want] = await on("native", () => [model.forward(x)]);
+      const [got] = await on("wasm", () => [loaded.forward(x)]);
+      assert.ok(relErr(got!, want!) <= TOL, `relative error ${relErr(got!, want!)}`);
+      tf.dispose([x]);
+      opt.dispose();
+      model.dispose();
+      loaded.dispose();
     });
 
     it("no leak: tensors and wasm heap flat over 30 training steps", async () => {

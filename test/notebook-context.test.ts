@@ -187,6 +187,20 @@ describe("notebook context: experiments as data", function () {
     assert.equal(lines.at(-1), "not confirmed: a claim for full data");
   });
 
+  it("printError prints what a call refuses, and refuses a call that does not throw", () => {
+    const lines: string[] = [];
+    console.log = (line: string) => lines.push(line);
+    try {
+      nb.printError(() => {
+        throw new Error("stride must be positive");
+      });
+    } finally {
+      console.log = () => {};
+    }
+    assert.deepEqual(lines, ["stride must be positive"]);
+    assert.throws(() => nb.printError(() => 1), /did not throw/);
+  });
+
   it("keep: a value kept again under its name frees the previous one; maps and arrays too", () => {
     const before = tf.memory().numTensors;
     nb.keep("x", tf.ones([3]));

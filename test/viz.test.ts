@@ -13,6 +13,8 @@ import {
   heatmap,
   histogramDensity,
   lineChart,
+  logCurve,
+  pointGroups,
   quiver,
   scatter,
   trainingCurves,
@@ -725,5 +727,23 @@ describe("viz/figures and tables", () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe("viz/charts: point groups and training curves from logs", () => {
+  it("pointGroups: flat [x, y, ...] arrays labelled by group, in order", () => {
+    const p = pointGroups({ a: [0, 1, 2, 3], b: Float32Array.from([4, 5]) });
+    assert.deepEqual(p, { x: [0, 2, 4], y: [1, 3, 5], label: ["a", "a", "b"] });
+    assert.throws(() => pointGroups({ odd: [1, 2, 3] }), /"odd" has 3 values, not x, y pairs/);
+  });
+
+  it("logCurve: history's train_<term> and log's test_<term> against the epoch", () => {
+    const log = pl.DataFrame({ epoch: [1, 2], test_kl: [3, 2] });
+    const history = pl.DataFrame({ epoch: [0.5, 1, 1.5, 2], train_kl: [5, 4, 3, 2.5] });
+    assert.deepEqual(logCurve({ log, history }, "kl"), {
+      train: { x: [0.5, 1, 1.5, 2], y: [5, 4, 3, 2.5] },
+      test: { x: [1, 2], y: [3, 2] },
+    });
+    assert.throws(() => logCurve({ log, history }, "fit"), /no train_fit or test_fit/);
   });
 });

@@ -67,6 +67,13 @@ else
   echo "== notebooks on Fashion-MNIST: skipped, its files are missing (apt-get install dataset-fashion-mnist)"
 fi
 
+# Every cell of 7.2-7.4 run twice in one kernel (their checkpoints are there now): tf.memory()
+# must not grow. Figures go to the run's folder, not build/figures.
+check "every cell run twice leaves tf.memory() flat (7.2-7.4)" env DLC_QUICK=1 \
+  DLC_FIGURES_DIR="$run_dir/reruns" node_modules/.bin/tsx test/check-reruns.ts \
+  notebooks/7.2-deep-autoencoders.ipynb notebooks/7.3-denoising-autoencoders.ipynb \
+  notebooks/7.4-variational-autoencoders.ipynb
+
 echo "== reproducibility: 7.1 run twice, byte-identical figures"
 main_job --quick --only 7.1 --out "$run_dir/b" >/dev/null
 check "figures byte-identical across runs" npx tsx tools/check-reproducible.ts "$run_dir/a/figures" "$run_dir/b/figures"

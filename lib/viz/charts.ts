@@ -369,6 +369,31 @@ export interface ScatterData {
   label?: ArrayLike<number | string>;
 }
 
+/**
+ * Scatter data from groups of 2-D points, each a flat [x0, y0, x1, y1, ...] array, labelled by
+ * its group's name (in the order given: later groups are drawn on top).
+ */
+export function pointGroups(groups: Record<string, ArrayLike<number>>): {
+  x: number[];
+  y: number[];
+  label: string[];
+} {
+  const x: number[] = [];
+  const y: number[] = [];
+  const label: string[] = [];
+  for (const [name, points] of Object.entries(groups)) {
+    if (points.length % 2 !== 0) {
+      throw new Error(`pointGroups: "${name}" has ${points.length} values, not x, y pairs`);
+    }
+    for (let i = 0; i < points.length; i += 2) {
+      x.push(points[i] as number);
+      y.push(points[i + 1] as number);
+      label.push(name);
+    }
+  }
+  return { x, y, label };
+}
+
 export interface ScatterOptions extends ChartOptions {
   /** Legend title (default "label"). */
   labelTitle?: string;

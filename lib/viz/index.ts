@@ -23,6 +23,7 @@ export {
   trainingCurves,
   logCurve,
   scatter,
+  pointGroups,
   quiver,
   histogramDensity,
   heatmap,
