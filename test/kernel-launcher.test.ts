@@ -136,14 +136,18 @@ describe("kernel launcher (tools/kernel)", function () {
     const sent: string[] = [];
     const finish = new Map<string, (ok: boolean) => void>();
     class ZmqServer {
-      async handleExecute(_sock: unknown, msg: { id: string }): Promise<void> {
+      async handleExecute(_sock: unknown, msg: { id: string; content: object }): Promise<void> {
         await new Promise<boolean>((done) => finish.set(msg.id, done));
       }
       publishStatus(status: string, parent: { id: string }): void {
         sent.push(`${status} ${parent.id}`);
       }
       // tslab's handleShellMessage, for the part that matters here.
-      async handle(msg: { id: string; header: { msg_type: string } }): Promise<void> {
+      async handle(msg: {
+        id: string;
+        header: { msg_type: string };
+        content: object;
+      }): Promise<void> {
         this.publishStatus("busy", msg);
         try {
           if (msg.header.msg_type === "execute_request") await this.handleExecute(null, msg);
@@ -154,21 +158,25 @@ describe("kernel launcher (tools/kernel)", function () {
     }
     class JupyterHandlerImpl {
       execCount = 0;
-      handleExecuteImpl(): number {
+      async handleExecuteImpl(): Promise<number> {
         return ++this.execCount;
       }
     }
     const counters = new Int32Array(new SharedArrayBuffer(12));
     const cellCount = trackExecutions({ ZmqServer, JupyterHandlerImpl }, counters);
     const server = new ZmqServer();
-    const msg = (id: string, type = "execute_request") => ({ id, header: { msg_type: type } });
+    const msg = (id: string, type = "execute_request") => ({
+      id,
+      header: { msg_type: type },
+      content: {},
+    });
     const tick = () => new Promise((r) => setImmediate(r));
     // Run All: three cells at once; an interrupt came before (counted for earlier cells).
     Atomics.store(counters, 0, 2);
     const all = ["a", "b", "c"].map((id) => server.handle(msg(id)));
     await tick();
     assert.equal(Atomics.load(counters, 1), 2, "interrupts counted from the Run All on");
-    new JupyterHandlerImpl().handleExecuteImpl(); // tslab starts cell a
+    await new JupyterHandlerImpl().handleExecuteImpl(); // tslab starts cell a
     assert.equal(cellCount(), 1);
     finish.get("a")!(true);
     await tick();

@@ -18,8 +18,9 @@ RESULT.json: one record per executed cell: {"label", "status" ("ok" | "error" | 
 "timeout" | "kernel died"),
 "stdout", "stderr", "displays" (the last text/plain of each display, by display id or
 order), "seconds", "late" (messages of this cell that came after its idle status),
-"statuses" ([n, state] of its status messages, n counting every status message of the
-session), "interrupted_at" (seconds after the cell was sent, when this cell was interrupted)}.
+"statuses" ([n, state, t] of its status messages, n counting every status message of the
+session, t seconds since the session began), "replied_at" (the same seconds, when its reply
+came), "interrupted_at" (seconds after the cell was sent, when this cell was interrupted)}.
 """
 import json
 import queue
@@ -42,6 +43,7 @@ def main():
     results = []
     by_id = {}
     statuses = [0]  # status messages seen so far
+    session_start = time.time()
     try:
         kc.wait_for_ready(timeout=180)
 
@@ -64,7 +66,8 @@ def main():
                 r["stderr"] += "\n".join(c.get("traceback") or [c.get("evalue", "")])
             elif t == "status":
                 statuses[0] += 1
-                r["statuses"].append([statuses[0], c["execution_state"]])
+                r["statuses"].append([statuses[0], c["execution_state"],
+                                      round(time.time() - session_start, 3)])
                 if c["execution_state"] == "idle":
                     r["idle"] = True
             return m
@@ -88,7 +91,7 @@ def main():
                 msg_id = kc.execute(code)
                 r = {"label": label, "status": None, "stdout": "", "stderr": "", "displays": {},
                      "late": [], "statuses": [], "idle": False, "seconds": None,
-                     "interrupted_at": None}
+                     "interrupted_at": None, "replied_at": None}
                 by_id[msg_id] = r
                 results.append(r)
                 batch.append((msg_id, r))
@@ -115,6 +118,7 @@ def main():
                     if r is not None and r["status"] is None:
                         r["status"] = reply["content"]["status"]
                         r["seconds"] = round(time.time() - t0, 3)
+                        r["replied_at"] = round(time.time() - session_start, 3)
                 except queue.Empty:
                     pass
                 if all(r["status"] is not None and r["idle"] for _, r in batch):

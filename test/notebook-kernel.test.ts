@@ -29,8 +29,10 @@ interface CellResult {
   seconds: number;
   /** Messages of the cell that came after it went idle. */
   late: { type: string; content: unknown }[];
-  /** Its status messages: [n, state], n counting all status messages of the session. */
-  statuses: [number, "busy" | "idle"][];
+  /** Its status messages: [n, state, t], n counting the session's, t seconds into it. */
+  statuses: [number, "busy" | "idle", number][];
+  /** Seconds into the session when its reply came. */
+  replied_at: number | null;
   /** Seconds after the cell was sent when the kernel was interrupted during it, or null. */
   interrupted_at: number | null;
 }
@@ -308,10 +310,15 @@ console.log(JSON.stringify({ left, grad: Array.from(g.grads[v.name]!.dataSync())
     const results = session(
       [
         {
-          run_all: ["a", "b", "c"].map((label) => ({
-            label,
-            code: `await new Promise((r) => setTimeout(r, 300));`,
-          })),
+          // c runs synchronously for 2 s: Jupyter heard nothing while it ran.
+          run_all: [
+            ...["a", "b"].map((label) => ({
+              label,
+              code: `await new Promise((r) => setTimeout(r, 300));`,
+            })),
+            { label: "c", code: `const end = Date.now() + 2000;\nwhile (Date.now() < end);` },
+            { label: "d", code: `await new Promise((r) => setTimeout(r, 300));` },
+          ],
         },
         {
           label: "define",
@@ -329,7 +336,7 @@ function f(n: Count): Count {
       ],
       {},
     );
-    const runAll = results.slice(0, 3);
+    const runAll = results.slice(0, 4);
     for (const r of runAll) {
       assert.equal(r.status, "ok", show(r));
       assert.deepEqual(
@@ -347,7 +354,12 @@ function f(n: Count): Count {
         assert.equal(states[i + 1], "busy", `idle while cells remained: ${states.join(" ")}`);
       }
     });
-    const [define, call] = results.slice(3) as [CellResult, CellResult];
+    // c ran synchronously: b's reply, then c's busy, came before it ran, not when it ended.
+    const [b, c] = [runAll[1], runAll[2]] as [CellResult, CellResult];
+    const cBusy = c.statuses.find(([, s]) => s === "busy")?.[2] as number;
+    assert.ok((b.replied_at as number) < (c.replied_at as number) - 1.5, JSON.stringify(order));
+    assert.ok(cBusy < (c.replied_at as number) - 1.5, JSON.stringify(order));
+    const [define, call] = results.slice(4) as [CellResult, CellResult];
     assert.equal(define.status, "ok", show(define));
     assert.equal(call.status, "error", show(call));
     const lines = call.stderr.trim().split("\n");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The project's TypeScript kernel: tslab, with its messages to Jupyter sent one at a time,
+ * The project's TypeScript kernel: tslab, with its messages to Jupyter sent in order, none lost,
  * Interrupt counted where synchronous loops can see it (kernel/interrupts.cjs) and cleaned up
  * after when it stopped a cell mid-way (kernel/stopped-cells.cjs), stack frames
  * with the cells' own line numbers (kernel/cell-lines.cjs), and a busy indicator that stays
@@ -11,9 +11,9 @@
  * EBUSY ("Socket is busy writing") at any send made before that deferred one went out. So
  * every 513th message on a socket could lose the messages that followed it in the same tick
  * (a cell printing 800 lines showed 508), or kill the kernel when the throw happened in
- * tslab's status messages (a full run of 7.3 died after 18 minutes, exit code 7). Here each
- * socket's sends wait for the previous one, in order; a send that fails (a closed socket at
- * shutdown) is reported on stderr instead of killing the kernel.
+ * tslab's status messages (a full run of 7.3 died after 18 minutes, exit code 7). Here a send
+ * that meets a deferred one waits for it, and the sends after it keep their order; a send
+ * that fails (a closed socket at shutdown) is reported on stderr instead of killing the kernel.
  *
  *   node tools/tslab-kernel.cjs kernel --config-path <connection file>   (kernel.json's argv)
  */
@@ -27,31 +27,46 @@ const { cleanAfterStoppedCells } = require("./kernel/stopped-cells.cjs");
 const root = path.resolve(__dirname, "..");
 const fromProject = (name) => require(require.resolve(name, { paths: [root] }));
 
-/** Makes `send` of every zeromq socket queue behind the previous send of the same socket. */
+/**
+ * Makes `send` of every zeromq socket wait, in order, behind a send that zeromq deferred. A
+ * message goes out at once when the socket takes it (zeromq sends synchronously, 512 times in
+ * a row): waiting for every previous send's promise instead held each message until the event
+ * loop ran, so a cell running synchronously showed no output, and the kernel's "busy", until
+ * it ended.
+ */
 function serializeSends(zmq) {
   const proto = zmq.Socket.prototype;
   const send = proto.send;
   const queues = new WeakMap();
+  const report = (e) => process.stderr.write(`kernel: a message to Jupyter was not sent: ${e}\n`);
   const pump = (socket, queue) => {
-    if (queue.busy || queue.items.length === 0) return;
-    const { message, done } = queue.items.shift();
-    queue.busy = true;
-    let sent;
-    try {
-      sent = Promise.resolve(send.call(socket, message));
-    } catch (e) {
-      sent = Promise.reject(e);
+    while (queue.items.length > 0 && !queue.waiting) {
+      const { message, done } = queue.items[0];
+      let sent;
+      try {
+        sent = send.call(socket, message);
+      } catch (e) {
+        if (e && e.code === "EBUSY") {
+          // A deferred send is on its way: retry after it, on a later turn of the event loop.
+          queue.waiting = true;
+          const retry = () => {
+            queue.waiting = false;
+            pump(socket, queue);
+          };
+          queue.last.then(() => setImmediate(retry));
+          return;
+        }
+        sent = Promise.reject(e);
+      }
+      queue.items.shift();
+      queue.last = Promise.resolve(sent).catch(report);
+      queue.last.then(done);
     }
-    sent
-      .catch((e) => process.stderr.write(`kernel: a message to Jupyter was not sent: ${e}\n`))
-      .then(() => {
-        queue.busy = false;
-        done();
-        pump(socket, queue);
-      });
   };
   const serialized = function (message) {
-    if (!queues.has(this)) queues.set(this, { busy: false, items: [] });
+    if (!queues.has(this)) {
+      queues.set(this, { items: [], waiting: false, last: Promise.resolve() });
+    }
     const queue = queues.get(this);
     return new Promise((done) => {
       queue.items.push({ message, done });

@@ -1,6 +1,11 @@
 /**
- * The cells the kernel runs: when each starts, and a busy indicator that stays busy while
- * any runs.
+ * The cells the kernel runs: each starts once the previous one was answered, and a busy
+ * indicator stays busy while any runs.
+ *
+ * tslab started a cell as soon as the previous one's code ended, a few steps before it sent
+ * that cell's reply: a cell running synchronously (most analysis cells) ran before Jupyter
+ * heard that the previous one had ended, so the page marked the wrong cell as running. Here
+ * a cell starts after the previous reply and its idle went out.
  *
  * tslab publishes "busy" as each execute request arrives and "idle" as each ends. Run All
  * sends every cell at once, so Jupyter saw busy ×N, then idle after the first cell, and
@@ -24,20 +29,31 @@ function trackExecutions(jupyter, counters) {
   const pending = [];
   /** Requests whose busy was published. */
   const announced = new WeakSet();
+  /** A request's content -> when the request before it was answered. */
+  const previousAnswered = new WeakMap();
+  let lastAnswered = Promise.resolve();
   let count = 0;
 
   const handleExecute = server.handleExecute;
-  server.handleExecute = async function (sock, msg) {
+  server.handleExecute = function (sock, msg) {
     // Interrupts count for what was sent together: a cell, or the rest of a Run All.
     if (pending.length === 0 && counters !== null) {
       Atomics.store(counters, 1, Atomics.load(counters, 0));
     }
     pending.push(msg);
-    try {
-      return await handleExecute.call(this, sock, msg);
-    } finally {
-      pending.splice(pending.indexOf(msg), 1);
-    }
+    const answered = (async () => {
+      try {
+        return await handleExecute.call(this, sock, msg);
+      } finally {
+        pending.splice(pending.indexOf(msg), 1);
+      }
+    })();
+    previousAnswered.set(msg.content, lastAnswered);
+    lastAnswered = answered.then(
+      () => undefined,
+      () => undefined,
+    );
+    return answered;
   };
 
   const publishStatus = server.publishStatus;
@@ -59,10 +75,13 @@ function trackExecutions(jupyter, counters) {
   };
 
   const handleExecuteImpl = handler.handleExecuteImpl;
-  handler.handleExecuteImpl = function (...args) {
+  handler.handleExecuteImpl = async function (req, ...rest) {
+    // After the previous cell's reply and idle (published on the turns after it was answered).
+    await previousAnswered.get(req);
+    await new Promise((r) => setImmediate(r));
     count = (this.execCount || 0) + 1; // tslab counts the cell on entry
     if (counters !== null) Atomics.store(counters, 2, count);
-    return handleExecuteImpl.apply(this, args);
+    return handleExecuteImpl.call(this, req, ...rest);
   };
 
   return () => count;
