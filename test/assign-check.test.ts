@@ -116,6 +116,40 @@ describe("assignments: check()", () => {
     );
   });
 
+  it("prints a check's hint under a wrong answer, not under a stub or a crash", async () => {
+    const hint = { hint: "divide the sum by N, the batch size" };
+    const out = await printed(() => {
+      check("q1", "mean over the batch", () => expectEqual(2, 1), hint);
+      check(
+        "q1",
+        "stub",
+        () => {
+          throw new Error("not implemented: q1");
+        },
+        hint,
+      );
+      check(
+        "q1",
+        "crash",
+        () => {
+          throw new TypeError("x is undefined");
+        },
+        hint,
+      );
+      check("q1", "right", () => expectEqual(1, 1), hint);
+    });
+    assert.deepEqual(
+      out.flatMap((l) => l.split("\n")),
+      [
+        "✗ q1 · mean over the batch: value: expected 1, got 2",
+        "    hint: divide the sum by N, the batch size",
+        "✗ q1 · stub: not implemented yet: write your code in place of the throw in q1",
+        "✗ q1 · crash: your code threw TypeError: x is undefined",
+        "✓ q1 · right",
+      ],
+    );
+  });
+
   it("treats `throw null` as a failure", async () => {
     const out = await printed(() =>
       check("q1", "null", () => {

@@ -30,6 +30,7 @@ import {
   sandboxProblem,
 } from "../tools/assign-run";
 import { grade } from "../tools/grade";
+import { MISTAKES, type Mistake } from "./fixtures/assignment-mistakes";
 import type { SubmissionGrade } from "../tools/grade-submission";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-assign-test-"));
@@ -112,6 +113,31 @@ function sampleSandboxes(): { stop: () => Map<string, number>; namespaces: Set<s
     },
     namespaces,
   };
+}
+
+/** The master's answer to a question: its cell without the markers. */
+function solution(master: Notebook, q: string): string {
+  const cell = master.cells.find((c) => sourceOf(c).startsWith(`// QUESTION ${q}:`));
+  assert.ok(cell !== undefined, `no ${q} in the master`);
+  const lines = sourceOf(cell).split("\n");
+  const kept: string[] = [];
+  let inPlaceholder = false;
+  for (const l of lines) {
+    if (/\/\/ BEGIN PLACEHOLDER/.test(l)) inPlaceholder = true;
+    else if (/\/\/ END PLACEHOLDER/.test(l)) inPlaceholder = false;
+    else if (!inPlaceholder && !/\/\/ (BEGIN|END) SOLUTION/.test(l)) kept.push(l);
+  }
+  return kept.join("\n");
+}
+/** The student version with the given answers typed into the question cells. */
+function answered(student: Notebook, answers: Record<string, string>): Notebook {
+  const nb: Notebook = structuredClone(student);
+  for (const c of nb.cells) {
+    const q = (c.metadata.dlc7 as { question?: string; test?: string } | undefined) ?? {};
+    if (q.test === undefined && q.question !== undefined && answers[q.question] !== undefined)
+      c.source = answers[q.question] as string;
+  }
+  return nb;
 }
 
 before(() => {
@@ -197,31 +223,6 @@ describe("npm run grade: fixture submissions of assignment 7.1", function () {
   const name = "7.1-transposed-convolutions";
   const submissions = path.join(tmp, "submissions");
   let grades: Map<string, SubmissionGrade>;
-
-  /** The master's answer to a question: its cell without the markers. */
-  function solution(master: Notebook, q: string): string {
-    const cell = master.cells.find((c) => sourceOf(c).startsWith(`// QUESTION ${q}:`));
-    assert.ok(cell !== undefined, `no ${q} in the master`);
-    const lines = sourceOf(cell).split("\n");
-    const kept: string[] = [];
-    let inPlaceholder = false;
-    for (const l of lines) {
-      if (/\/\/ BEGIN PLACEHOLDER/.test(l)) inPlaceholder = true;
-      else if (/\/\/ END PLACEHOLDER/.test(l)) inPlaceholder = false;
-      else if (!inPlaceholder && !/\/\/ (BEGIN|END) SOLUTION/.test(l)) kept.push(l);
-    }
-    return kept.join("\n");
-  }
-  /** The student version with the given answers typed into the question cells. */
-  function answered(student: Notebook, answers: Record<string, string>): Notebook {
-    const nb: Notebook = structuredClone(student);
-    for (const c of nb.cells) {
-      const q = (c.metadata.dlc7 as { question?: string; test?: string } | undefined) ?? {};
-      if (q.test === undefined && q.question !== undefined && answers[q.question] !== undefined)
-        c.source = answers[q.question] as string;
-    }
-    return nb;
-  }
 
   /**
    * Hostile submissions: q2 copied from the master at grading time (transpiled and run, as a
@@ -344,11 +345,11 @@ console.log(\`processes: \${require("fs").readdirSync("/proc").filter((p: string
     assert.ok(grades.get("correct")?.tests.every((t) => t.passed));
   });
 
-  it("a partially correct one gets the share of checks it passes (q3 forgets the bias: 4 of 13)", () => {
+  it("a partially correct one gets the share of checks it passes (q3 forgets the bias: 5 of 15)", () => {
     const g = grades.get("partial");
-    assert.deepEqual(points("partial"), [2, 5, 0.92]);
+    assert.deepEqual(points("partial"), [2, 5, 1]);
     const q3 = g?.questions[2];
-    assert.deepEqual([q3?.passed, q3?.total], [4, 13]);
+    assert.deepEqual([q3?.passed, q3?.total], [5, 15]);
     const bias = g?.tests.find((t) => t.test === "the bias is added to every value");
     assert.match(
       bias?.message ?? "",
@@ -463,7 +464,7 @@ console.log(\`processes: \${require("fs").readdirSync("/proc").filter((p: string
     const csv = fs.readFileSync(path.join(dir, "grades.csv"), "utf8").trim().split("\n");
     assert.equal(csv[0], "file,q1,q2,q3,total,errors");
     assert.equal(csv.length, 11);
-    assert.ok(csv.includes('partial.ipynb,2.0,5.0,0.92,7.92,""'), csv.join("\n"));
+    assert.ok(csv.includes('partial.ipynb,2.0,5.0,1.0,8.0,""'), csv.join("\n"));
     assert.match(
       fs.readFileSync(path.join(dir, "grades.html"), "utf8"),
       /<td><a href="feedback\/edits-test\.html">edits-test\.ipynb<\/a><\/td><td class="n">0<\/td>/,
@@ -473,13 +474,103 @@ console.log(\`processes: \${require("fs").readdirSync("/proc").filter((p: string
       /<li class="fail">✗ hidden · random case 1: x \[\d, \d, \d\], weight/,
     );
     const feedback = fs.readFileSync(path.join(dir, "feedback", "partial.md"), "utf8");
-    assert.match(feedback, /Total: \*\*7\.92 \/ 10\*\* points/);
+    assert.match(feedback, /Total: \*\*8 \/ 10\*\* points/);
     assert.match(
       feedback,
       /- ✗ hidden · random case 1: x \[\d, \d, \d\], weight \[\d, \d, \d\], stride \d, padding \d\n {2}```\n {2}expected {2}tensor/,
     );
     assert.ok(fs.existsSync(path.join(dir, "executed", "loops.ipynb")));
   });
+});
+
+describe("public checks catch the common mistakes; hidden checks see one question at a time", function () {
+  this.timeout(900_000);
+  const folder = path.join(tmp, "mistakes");
+  let byAssignment: Map<string, SubmissionGrade[]>;
+
+  /** The master's answer to `m.question` with the mistake made. */
+  function mistaken(master: Notebook, m: Mistake): string {
+    const right = solution(master, m.question);
+    assert.ok(
+      right.includes(m.from),
+      `${m.question}: ${JSON.stringify(m.from)} not in its solution`,
+    );
+    const wrong = m.all === true ? right.split(m.from).join(m.to) : right.replace(m.from, m.to);
+    assert.notEqual(wrong, right);
+    return wrong;
+  }
+
+  before(async () => {
+    fs.mkdirSync(folder, { recursive: true });
+    for (const [name, { mistakes, upstream }] of Object.entries(MISTAKES)) {
+      const r = await assign(`${name}.ipynb`);
+      assert.ok(r.ok, r.problems.join("\n"));
+      const master = readNotebook(path.join(mastersDir, `${name}.ipynb`));
+      const student = readNotebook(r.studentFile as string);
+      const questions = master.cells
+        .map((c) => /^\/\/ QUESTION (\w+):/.exec(sourceOf(c))?.[1])
+        .filter((q): q is string => q !== undefined);
+      const right = Object.fromEntries(questions.map((q) => [q, solution(master, q)]));
+      const write = (label: string, wrong: Mistake[]): void => {
+        const answers = { ...right };
+        for (const m of wrong) answers[m.question] = mistaken(master, m);
+        const file = path.join(folder, `${name}-${label}.ipynb`);
+        fs.writeFileSync(file, notebookJson(answered(student, answers)));
+      };
+      mistakes.forEach((wrong, i) => write(`mistakes-${i + 1}`, wrong));
+      write("upstream", upstream.wrong);
+    }
+    byAssignment = await grade({
+      folder,
+      assignment: null,
+      autograders: path.join(out, "autograder"),
+      out: path.join(tmp, "grades-mistakes"),
+      timeLimit: 300,
+      cellTimeout: 60,
+      jobs: 2,
+      sandbox: true,
+      verbose: false,
+    });
+  });
+
+  for (const [name, { mistakes, upstream }] of Object.entries(MISTAKES)) {
+    const graded = (label: string): SubmissionGrade => {
+      const g = byAssignment.get(name)?.find((x) => x.student === `${name}-${label}`);
+      assert.ok(g !== undefined, `${name}-${label} was not graded`);
+      return g;
+    };
+
+    it(`${name}: two common mistakes per question, each failing a public check with a hint`, () => {
+      mistakes.forEach((wrong, i) => {
+        const g = graded(`mistakes-${i + 1}`);
+        for (const m of wrong) {
+          const t = g.tests.find((x) => x.question === m.question && x.test === m.check);
+          assert.ok(t !== undefined, `${m.question}: no check named ${m.check}`);
+          assert.equal(t.visibility, "public");
+          assert.equal(t.passed, false, `${m.question}: ${m.check} passes ${JSON.stringify(m.to)}`);
+          assert.match(t.message, /\nhint: \S/, `${m.question}: ${m.check}: ${t.message}`);
+        }
+      });
+    });
+
+    it(`${name}: wrong ${upstream.wrong.map((m) => m.question).join(", ")} cost nothing in ${upstream.full.join(", ")}`, () => {
+      const g = graded("upstream");
+      for (const m of upstream.wrong) {
+        const q = g.questions.find((x) => x.id === m.question);
+        assert.ok(q !== undefined && q.points < q.max, `${m.question} is wrong: ${q?.points}`);
+      }
+      for (const id of upstream.full) {
+        const q = g.questions.find((x) => x.id === id);
+        const failed = g.tests.filter((t) => t.question === id && !t.passed);
+        assert.deepEqual(
+          failed.map((t) => `${t.visibility} · ${t.test}: ${t.message}`),
+          [],
+          `${id} keeps its points`,
+        );
+        assert.equal(q?.points, q?.max);
+      }
+    });
+  }
 });
 
 describe("grade: the sandbox and the time limit", function () {

@@ -61,13 +61,26 @@ function explain(question: string, e: unknown): { reason: string; lines: string[
   return { reason: `your code threw ${kind}: ${message.split("\n")[0]}`, lines: [] };
 }
 
+/** What a check may say besides its body: a hint for the mistake it is there to catch. */
+export interface CheckOptions {
+  /** Printed under a failed check (not under a stub's "not implemented yet"). */
+  hint?: string;
+}
+
 /** Prints the test's line (and its record in headless runs); `error` is what the body threw. */
-function report(question: string, test: string, outcome: { error: unknown } | null): void {
+function report(
+  question: string,
+  test: string,
+  outcome: { error: unknown } | null,
+  options: CheckOptions,
+): void {
   const passed = outcome === null;
   let message = "passed";
   if (passed) console.log(`✓ ${question} · ${test}`);
   else {
     const { reason, lines } = explain(question, outcome.error);
+    if (options.hint !== undefined && outcome.error instanceof CheckFailure)
+      lines.push(`hint: ${options.hint}`);
     message = [reason, ...lines].join("\n");
     console.log([`✗ ${question} · ${test}: ${reason}`, ...lines.map((l) => `    ${l}`)].join("\n"));
   }
@@ -82,15 +95,27 @@ function report(question: string, test: string, outcome: { error: unknown } | nu
  * `expectClose`, `expectShape`, ...) when the answer is wrong; any other error thrown by
  * the student's code is reported as such. Nothing is returned (a notebook would show it);
  * an async body gives a promise to await. Tensors the body creates are freed when it ends.
+ * `options.hint` says what to fix when the check fails (a check written for one mistake).
  */
 export function check(question: string, body: () => Promise<void>): Promise<void>;
 export function check(question: string, body: () => void): void;
-export function check(question: string, name: string, body: () => Promise<void>): Promise<void>;
-export function check(question: string, name: string, body: () => void): void;
+export function check(
+  question: string,
+  name: string,
+  body: () => Promise<void>,
+  options?: CheckOptions,
+): Promise<void>;
+export function check(
+  question: string,
+  name: string,
+  body: () => void,
+  options?: CheckOptions,
+): void;
 export function check(
   question: string,
   nameOrBody: string | (() => void | Promise<void>),
   maybeBody?: () => void | Promise<void>,
+  options: CheckOptions = {},
 ): void | Promise<void> {
   if (!QUESTION_ID.test(question))
     throw new Error(`check: question id ${JSON.stringify(question)} must look like q1 or q2a`);
@@ -105,20 +130,20 @@ export function check(
     result = body();
   } catch (e) {
     engine.endScope();
-    return report(question, test, { error: e });
+    return report(question, test, { error: e }, options);
   }
   if (result instanceof Promise) {
     return result.then(
       () => {
         engine.endScope();
-        return report(question, test, null);
+        return report(question, test, null, options);
       },
       (e: unknown) => {
         engine.endScope();
-        return report(question, test, { error: e });
+        return report(question, test, { error: e }, options);
       },
     );
   }
   engine.endScope();
-  return report(question, test, null);
+  return report(question, test, null, options);
 }
