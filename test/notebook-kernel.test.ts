@@ -91,6 +91,7 @@ import * as tf from "@tensorflow/tfjs";
 import { notebook } from "dlc7/notebook";
 import * as nn from "dlc7/nn";
 import { halfSumSquaredError, type LossFn } from "dlc7/training";
+import { configured } from "dlc7/training/key";
 const nb = await notebook("7.2");
 const points = { name: "points", inputs: tf.randomNormal([20000, 16], 0, 1, "float32", 1) };
 const tiny = (seed: number) =>
@@ -99,7 +100,8 @@ const tiny = (seed: number) =>
       new nn.Linear(64, 16, { rng: nb.rng(\`tiny-\${seed}-2\`) })),
     { config: { kind: "tiny", seed } },
   );
-const loss: LossFn<ReturnType<typeof tiny>> = (m, x, t) => ({ loss: halfSumSquaredError(m.forward(x), t) });
+const lossFn: LossFn<ReturnType<typeof tiny>> = (m, x, t) => ({ loss: halfSumSquaredError(m.forward(x), t) });
+const loss = configured(lossFn, { loss: "half-sum-squared" });
 const spec = { model: tiny, loss, train: points, epochs: 500, batchSize: 10 };
 const tensorsBefore = tf.memory().numTensors;`;
 
@@ -422,11 +424,11 @@ function f(n: Count): Count {
         // The training cell again (checkpoints load; the previous models are freed), then
         // the cells that use the models, the data cell, and the figures.
         { notebook: nb, cells: [7, 12, 15, 20, 22, 3, 12, 8, 16, 14, 18] },
-        { code: "const enc = autoencoders.get(8)!.encoder;", label: "take a part" },
+        { code: "const enc = autoencoder(8).encoder;", label: "take a part" },
         { notebook: nb, cells: [7] },
         { code: "enc.forward(X);", label: "use the freed part" },
         { sleep: 1 },
-        { code: "autoencoders.get(8)!.forward(tf.zeros([1, 3, 28, 28]));", label: "bad input" },
+        { code: "autoencoder(8).forward(tf.zeros([1, 3, 28, 28]));", label: "bad input" },
       ],
       { DLC_FIGURES_DIR: figures, MNIST_DIR: process.env.MNIST_DIR ?? "" },
     );
@@ -437,7 +439,7 @@ function f(n: Count): Count {
     const first = freed.stderr.split("\n")[0] as string;
     assert.match(
       first,
-      /^\w*Error: `enc` \(In \[\d+\]: `const enc = autoencoders\.get\(8\)!\.encoder;`\)/,
+      /^\w*Error: `enc` \(In \[\d+\]: `const enc = autoencoder\(8\)\.encoder;`\)/,
     );
     assert.match(first, /re-run the cell that defines `enc`, then this one/);
 
