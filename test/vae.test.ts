@@ -5,7 +5,8 @@ import { AutoEncoder } from "../lib/models";
 import { VAE, activeUnits, reparameterize, splitMuLogvar, vaeKl, vaeLoss } from "../lib/models/vae";
 import { Rng } from "../lib/random";
 import { halfSumSquaredError, reconstructionLoss, type StepContext } from "../lib/training/losses";
-import { evaluate, type LogRow, train } from "../lib/training/train";
+import { evaluate } from "../lib/training/evaluate";
+import { type LogRow, train } from "../lib/training/train";
 
 /** n 28x28 images of a Gaussian blob at a random place (a 2-parameter family). */
 function blobs(n: number, rng: Rng): tf.Tensor4D {

@@ -1,5 +1,6 @@
 /** The training loop, losses and checkpoints shared by every notebook. */
-export { train, evaluate, logFrame } from "./train";
+export { train, logFrame } from "./train";
+export { evaluate, type EvaluateOptions } from "./evaluate";
 export { Interrupted, cellInterrupted, watchInterrupts, type InterruptWatch } from "./interrupt";
 export type {
   TrainingData,
@@ -7,7 +8,6 @@ export type {
   Trainable,
   TrainOptions,
   TrainResult,
-  EvaluateOptions,
   LogRow,
 } from "./train";
 export {
