@@ -25,11 +25,17 @@ import type { Split } from "./data/split";
 import type { ConfiguredModule } from "./models/config";
 import { Rng, seedFor } from "./random";
 import { type Settings, settings } from "./settings";
-import { type Json, checkpointHash, trainOrLoad } from "./training/checkpoint";
 import { Interrupted, cellInterrupted } from "./training/interrupt";
-import { TRAINING_VERSION, contentDigest, tensorDigest } from "./training/key";
+import {
+  type Json,
+  TRAINING_VERSION,
+  checkpointHash,
+  contentDigest,
+  tensorDigest,
+} from "./training/key";
 import type { ConfiguredLoss } from "./training/losses";
 import { type TrainingData, train } from "./training/train";
+import { trainOrLoad } from "./training/train-or-load";
 import { installErrorDisplay } from "./viz/errors";
 import { aroundCells } from "./viz/kernel";
 import { Figure, currentProvenance } from "./viz/figures";

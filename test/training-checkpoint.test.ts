@@ -11,15 +11,10 @@ import { AutoEncoder } from "../lib/models";
 import { Linear, ReLU, Sequential } from "../lib/nn";
 import { encodeSafetensors } from "../lib/nn/safetensors";
 import { Rng } from "../lib/random";
-import {
-  type CheckpointKey,
-  CheckpointError,
-  checkpointFolder,
-  checkpointHash,
-  loadCheckpoint,
-  saveCheckpoint,
-  trainOrLoad,
-} from "../lib/training/checkpoint";
+import { checkpointFolder, loadCheckpoint, saveCheckpoint } from "../lib/training/checkpoint";
+import { CheckpointError } from "../lib/training/checkpoint-manifest";
+import { type CheckpointKey, checkpointHash } from "../lib/training/key";
+import { trainOrLoad } from "../lib/training/train-or-load";
 import { logFrame } from "../lib/training/train";
 import { TinyModel, tinyKey, tinyLogs } from "./fixtures/tiny-model";
 

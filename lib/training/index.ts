@@ -19,28 +19,12 @@ export {
   reconstructionLoss,
   classificationLoss,
 } from "./losses";
-export type {
-  LossFn,
-  LossResult,
-  StepContext,
-  Forward,
-  ErrorFn,
-  ConfiguredLoss,
-} from "./losses";
-export {
-  saveCheckpoint,
-  loadCheckpoint,
-  trainOrLoad,
-  checkpointFolder,
-  checkpointHash,
-  canonicalJson,
-  CheckpointError,
-} from "./checkpoint";
-export type {
-  CheckpointKey,
-  Checkpointable,
-  Json,
-  TrainingLogs,
-  TrainOrLoadOptions,
-  TrainOrLoadResult,
-} from "./checkpoint";
+export type { LossFn, LossResult, StepContext, Forward, ErrorFn, ConfiguredLoss } from "./losses";
+export { saveCheckpoint, loadCheckpoint, checkpointFolder } from "./checkpoint";
+export type { Checkpointable } from "./checkpoint";
+export { CheckpointError } from "./checkpoint-manifest";
+export type { TrainingLogs } from "./checkpoint-manifest";
+export { checkpointHash, canonicalJson } from "./key";
+export type { CheckpointKey, Json } from "./key";
+export { trainOrLoad } from "./train-or-load";
+export type { TrainOrLoadOptions, TrainOrLoadResult } from "./train-or-load";
