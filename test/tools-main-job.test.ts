@@ -220,16 +220,18 @@ describe("main job, end to end on tiny tslab notebooks", function () {
   });
 
   for (const what of ["its top process (npm)", "its whole process group"] as const) {
-    it(`kill -9 of ${what} leaves no kernel or executor alive after 10 s; the next run is not refused`, async () => {
+    it(`kill -9 of ${what} leaves no kernel or executor alive after 10 s; the next run is not refused`, async function () {
       const nb = path.join(dir, "nb");
       const out = path.join(dir, "out");
       notebook(path.join(nb, "7.1-sleep.ipynb"), [
         "1",
         "await new Promise((r) => setTimeout(r, 120000));",
       ]);
+      // npm runs the setup first, which may build the library or the native addon (minutes).
+      this.timeout(600_000);
       let kernel = 0;
       let job: { pid: number; done: Promise<JobRun> } | null = null;
-      await new Promise<void>((resolve) => {
+      const sleeping = new Promise<void>((resolve) => {
         job = startJob(["--notebooks", nb, "--out", out], {
           cwd: dir,
           npm: true,
@@ -241,6 +243,11 @@ describe("main job, end to end on tiny tslab notebooks", function () {
           },
         });
       });
+      const ended = (job as unknown as { done: Promise<JobRun> }).done.then((run) => {
+        throw new Error(`the job ended before its sleeping cell (${run.code}):\n${run.output}`);
+      });
+      await Promise.race([sleeping, ended]);
+      ended.catch(() => undefined); // it ends when killed, below
       const top = (job as unknown as { pid: number; done: Promise<JobRun> }).pid;
       const executors = processesMentioning(path.join(nb, "7.1-sleep.ipynb"));
       assert.ok(kernel > 0 && alive(kernel), "the kernel runs");
