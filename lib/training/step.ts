@@ -6,6 +6,51 @@ import * as tf from "@tensorflow/tfjs";
 import type { LossFn, LossResult, StepContext } from "./losses";
 import type { TrainingData, Transform } from "./train";
 
+/** What every step of a training uses. */
+export interface StepSetup<M> {
+  model: M;
+  loss: LossFn<M>;
+  parameters: tf.Variable[];
+  optimizer: tf.Optimizer;
+  data: TrainingData;
+  transforms: Transforms;
+  terms: LossTerms;
+}
+
+/** One step's examples and context, where it is for messages, and what checks its values. */
+export interface Batch {
+  indices: Int32Array;
+  ctx: StepContext;
+  /** E.g. "at epoch 1, step 3 (step 3 overall)". */
+  where: string;
+  /** Sees the terms and the gradient's squared norm before the update; throws to refuse it. */
+  check(values: Float32Array): void;
+}
+
+/** One optimiser step: forward, loss, backward, Adam. Returns the values `check` saw. */
+export async function trainStep<M>(s: StepSetup<M>, b: Batch): Promise<Float32Array> {
+  const { packed, grads } = tf.tidy(() => {
+    const { input, target } = gatherBatch(s.data, s.transforms, b);
+    let terms: tf.Scalar[] = [];
+    const { grads } = tf.variableGrads(() => {
+      const r = s.loss(s.model, input, target, b.ctx); // forward and loss
+      terms = s.terms.pick(r, b.where).map((t) => tf.keep(t)); // read back with the gradient
+      return r.loss;
+    }, s.parameters); // backward
+    const packed = tf.stack([...terms, squaredNorm(grads)]);
+    tf.dispose(terms);
+    return { packed, grads };
+  });
+  try {
+    const values = await packed.data<"float32">(); // one read: webgpu has no synchronous one
+    b.check(values); // e.g. a non-finite loss or gradient stops here
+    s.optimizer.applyGradients(grads); // Adam
+    return values;
+  } finally {
+    tf.dispose([packed, ...Object.values(grads)]);
+  }
+}
+
 /** The input and target transforms of a training or an evaluation, both optional. */
 export interface Transforms {
   inputTransform?: Transform;
@@ -61,49 +106,4 @@ export class LossTerms {
 /** Sum of squares of every gradient, as one scalar (for the finiteness check). */
 function squaredNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar;
-}
-
-/** What every step of a training uses. */
-export interface StepSetup<M> {
-  model: M;
-  loss: LossFn<M>;
-  parameters: tf.Variable[];
-  optimizer: tf.Optimizer;
-  data: TrainingData;
-  transforms: Transforms;
-  terms: LossTerms;
-}
-
-/** One step's examples and context, where it is for messages, and what checks its values. */
-export interface Batch {
-  indices: Int32Array;
-  ctx: StepContext;
-  /** E.g. "at epoch 1, step 3 (step 3 overall)". */
-  where: string;
-  /** Sees the terms and the gradient's squared norm before the update; throws to refuse it. */
-  check(values: Float32Array): void;
-}
-
-/** One optimiser step: forward, loss, backward, Adam. Returns the values `check` saw. */
-export async function trainStep<M>(s: StepSetup<M>, b: Batch): Promise<Float32Array> {
-  const { packed, grads } = tf.tidy(() => {
-    const { input, target } = gatherBatch(s.data, s.transforms, b);
-    let terms: tf.Scalar[] = [];
-    const { grads } = tf.variableGrads(() => {
-      const r = s.loss(s.model, input, target, b.ctx); // forward and loss
-      terms = s.terms.pick(r, b.where).map((t) => tf.keep(t)); // read back with the gradient
-      return r.loss;
-    }, s.parameters); // backward
-    const packed = tf.stack([...terms, squaredNorm(grads)]);
-    tf.dispose(terms);
-    return { packed, grads };
-  });
-  try {
-    const values = await packed.data<"float32">(); // one read: webgpu has no synchronous one
-    b.check(values); // e.g. a non-finite loss or gradient stops here
-    s.optimizer.applyGradients(grads); // Adam
-    return values;
-  } finally {
-    tf.dispose([packed, ...Object.values(grads)]);
-  }
 }
