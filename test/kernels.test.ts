@@ -6,6 +6,8 @@
  * as in CI, makes that a failure).
  */
 import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { backendReport, initBackend } from "../lib/backend";
@@ -313,6 +315,50 @@ for (const backend of ["wasm", "native"] as TestBackend[]) {
       opt.dispose();
       model.dispose();
       loaded.dispose();
+    });
+
+    it("signals arriving while the addon computes are safe (delivered after the kernel)", async function () {
+      if (backend !== "native") this.skip(); // the addon's own hazard
+      this.timeout(120000);
+      // A child multiplies matrices on one thread (oneDNN's sgemm) while it receives 150
+      // signals: unguarded, a signal in sgemm corrupted the heap (abort, 3 runs in 3).
+      const script = `
+        const tf = require("@tensorflow/tfjs");
+        const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "backend"))});
+        const { mapBatches } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "data", "batches"))});
+        let n = 0;
+        process.on("SIGUSR2", () => n++);
+        initBackend({ quiet: true }).then(async () => {
+          const x = tf.randomNormal([6000, 784], 0, 1, "float32", 1);
+          const w = tf.randomNormal([784, 784], 0, 0.03, "float32", 2);
+          console.log("ready");
+          const t0 = Date.now();
+          while (Date.now() - t0 < 5000) mapBatches(x, 20, (b) => tf.matMul(tf.matMul(b, w), w)).dispose();
+          await new Promise((r) => setTimeout(r, 200));
+          console.log("done " + n);
+        });`;
+      const child = spawn(process.execPath, ["--import", "tsx", "-e", script], {
+        env: { ...process.env, DLC_THREADS: "1", DLC_BACKEND: "native" },
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      await new Promise<void>((resolve) => {
+        const wait = setInterval(() => {
+          if (out.includes("ready")) {
+            clearInterval(wait);
+            resolve();
+          }
+        }, 50);
+      });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (sent++ < 150 && child.exitCode === null) child.kill("SIGUSR2");
+      }, 20);
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      clearInterval(timer);
+      assert.equal(code, 0, out);
+      assert.match(out, /done \d+/);
     });
 
     it("no leak: tensors and wasm heap flat over 30 training steps", async () => {

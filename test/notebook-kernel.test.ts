@@ -270,10 +270,7 @@ console.log(JSON.stringify({ left, grad: Array.from(g.grads[v.name]!.dataSync())
           label: "memory",
         },
       ],
-      // wasm: a signal that arrives while the native addon (native/, oneDNN) computes corrupts
-      // the heap (glibc: "corrupted size vs. prev_size"; a third of runs here, every run with
-      // DLC_THREADS=1), whatever the signal and its handler: a bug of the addon, not of this.
-      { MNIST_DIR: process.env.MNIST_DIR ?? "", DLC_BACKEND: "wasm" },
+      { MNIST_DIR: process.env.MNIST_DIR ?? "" },
     );
     const [setup, codes, after, eigen, afterEigen, sync, afterSync, memory] =
       results as CellResult[] & { length: 8 };

@@ -2,6 +2,8 @@
 // backend's heap: the kernels read and write the tensors in place, without a copy. Every
 // buffer is checked to lie inside the heap before oneDNN touches it.
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -99,9 +101,29 @@ napi_value undefined(napi_env env) {
   return u;
 }
 
-// Runs body, turning C++ exceptions (oneDNN's included) into JavaScript errors.
+// Asynchronous signals wait while a kernel runs: a signal handled in the middle of oneDNN's
+// sgemm corrupted the heap (SIGINT, SIGUSR2 or SIGWINCH, as Jupyter's Interrupt sends one:
+// "corrupted size vs. prev_size"). Blocked here, they are delivered when the kernel returns;
+// OpenMP's threads, started inside a kernel, inherit the mask and never take one. Faults
+// (SIGSEGV...) stay deliverable.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t held;
+    sigfillset(&held);
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&held, s);
+    pthread_sigmask(SIG_BLOCK, &held, &previous_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t previous_;
+};
+
+// Runs body with signals held, turning C++ exceptions (oneDNN's included) into JS errors.
 template <typename F>
 napi_value guarded(napi_env env, F body) {
+  SignalsHeld held;
   try {
     return body();
   } catch (const std::exception& e) {
