@@ -11,39 +11,11 @@ import { Linear, ReLU, Sequential } from "../lib/nn";
 import { Rng } from "../lib/random";
 import { meanSquaredError, reconstructionLoss } from "../lib/training/losses";
 import { train } from "../lib/training/train";
+import { on, randomArray, relErr, size, weightedGrads } from "./helpers/backends";
 
 const TOL = 1e-3;
 
 type T4 = [number, number, number, number];
-
-/** Max abs difference over max abs reference value (or over 1e-6 when the reference is 0). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  assert.equal(got.length, want.length, "lengths differ");
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
-    scale = Math.max(scale, Math.abs(want[i] as number));
-  }
-  return diff / Math.max(scale, 1e-6);
-}
-
-function randomArray(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/** Runs fn on a backend and reads its outputs asynchronously (webgpu has no sync read in Node). */
-async function on(backend: string, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const outs = tf.tidy(fn);
-  const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
-  tf.dispose(outs);
-  return values;
-}
 
 /**
  * fn on cpu and on webgpu: every output within TOL, and no GPU error (a shader that fails to
@@ -64,14 +36,6 @@ async function agree(label: string, fn: () => tf.Tensor[], tol = TOL): Promise<v
     const e = relErr(got[i] as Float32Array, want[i] as Float32Array);
     assert.ok(e <= tol, `${label}, output ${i}: relative error ${e.toExponential(2)}`);
   }
-}
-
-/** Gradients of sum(f(inputs) * r) for a fixed weighting r: every input gets a non-trivial one. */
-function weightedGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): tf.Tensor[] {
-  const y = f(...inputs);
-  const r = tf.sin(tf.range(0, y.size).reshape(y.shape));
-  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), r)))(inputs);
-  return [y, ...grads];
 }
 
 interface ConvCase {

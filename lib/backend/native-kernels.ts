@@ -168,33 +168,29 @@ function convForward(addon: NativeAddon): Run {
   };
 }
 
-function convBackwardData(addon: NativeAddon): Run {
+/**
+ * The two gradients of a convolution: the input's (Conv2DBackpropInput: dy and the filter,
+ * also conv2dTranspose's forward) and the filter's (Conv2DBackpropFilter: x and dy). The
+ * geometry is the forward convolution's at dy's own size: tfjs's conv gradients drop
+ * dimRoundingMode, so the one computed from the attributes may differ.
+ */
+function convGradient(addon: NativeAddon, which: "input" | "filter"): Run {
   return (heap, inputs, attrs) => {
-    const { dy, filter } = inputs as { dy: Info; filter: Info };
-    const inShape = attrs.inputShape;
-    if (inShape === undefined || !float32(dy, filter) || empty(dy, filter)) return null;
-    if (inShape.some((d) => d === 0)) return null;
-    const info = convInfo(inShape, filter.shape, attrs);
-    // dy's own size: tfjs's conv gradients drop dimRoundingMode, so info's may differ.
-    const g = info === null ? null : geometry(info, dy.shape[1] as number, dy.shape[2] as number);
+    const { x, dy, filter } = inputs as Record<string, Info | undefined>;
+    const [a, b] = which === "input" ? [dy, filter] : [x, dy];
+    const out = which === "input" ? attrs.inputShape : attrs.filterShape;
+    if (a === undefined || b === undefined || out === undefined) return null;
+    if (!float32(a, b) || empty(a, b) || out.some((d) => d === 0)) return null;
+    const [inShape, filterShape] = which === "input" ? [out, b.shape] : [a.shape, out];
+    const grad = which === "input" ? a : b;
+    const info = convInfo(inShape, filterShape, attrs);
+    const g =
+      info === null ? null : geometry(info, grad.shape[1] as number, grad.shape[2] as number);
     if (g === null) return null;
-    const dx = heap.output([...inShape]);
-    addon.convBackwardData(heap.floats, g, heap.at(dy), heap.at(filter), heap.at(dx));
-    return dx;
-  };
-}
-
-function convBackwardWeights(addon: NativeAddon): Run {
-  return (heap, inputs, attrs) => {
-    const { x, dy } = inputs as { x: Info; dy: Info };
-    const filterShape = attrs.filterShape;
-    if (filterShape === undefined || !float32(x, dy) || empty(x, dy)) return null;
-    const info = convInfo(x.shape, filterShape, attrs);
-    const g = info === null ? null : geometry(info, dy.shape[1] as number, dy.shape[2] as number);
-    if (g === null) return null;
-    const dw = heap.output([...filterShape]);
-    addon.convBackwardWeights(heap.floats, g, heap.at(x), heap.at(dy), heap.at(dw));
-    return dw;
+    const result = heap.output([...out]);
+    const code = which === "input" ? 0 : 1;
+    addon.convBackward(heap.floats, g, code, heap.at(a), heap.at(b), heap.at(result));
+    return result;
   };
 }
 
@@ -355,8 +351,8 @@ export function registerNativeKernels(addon: NativeAddon): string[] {
   const plan: [string, Run][] = [
     ["Conv2D", convForward(addon)],
     ["FusedConv2D", convForward(addon)],
-    ["Conv2DBackpropInput", convBackwardData(addon)],
-    ["Conv2DBackpropFilter", convBackwardWeights(addon)],
+    ["Conv2DBackpropInput", convGradient(addon, "input")],
+    ["Conv2DBackpropFilter", convGradient(addon, "filter")],
     ["BatchMatMul", matmul(addon)],
     ["_FusedMatMul", matmul(addon)],
     ["SplitV", splitV(addon)],

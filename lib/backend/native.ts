@@ -19,19 +19,14 @@ export interface NativeAddon {
     activation: number,
     alpha: number,
   ): void;
-  convBackwardData(
+  /** which 0: dx from (dy, filter); which 1: dw from (x, dy). */
+  convBackward(
     heap: Float32Array,
     geometry: Int32Array,
-    dy: number,
-    filter: number,
-    dx: number,
-  ): void;
-  convBackwardWeights(
-    heap: Float32Array,
-    geometry: Int32Array,
-    x: number,
-    dy: number,
-    dw: number,
+    which: 0 | 1,
+    a: number,
+    b: number,
+    out: number,
   ): void;
   matmul(
     heap: Float32Array,

@@ -151,30 +151,24 @@ napi_value ConvForward(napi_env env, napi_callback_info info) {
   });
 }
 
-// convBackwardData(heap, geometry, dy, w, dx)
-napi_value ConvBackwardData(napi_env env, napi_callback_info info) {
+// convBackward(heap, geometry, 0, dy, w, dx): the input gradient;
+// convBackward(heap, geometry, 1, x, dy, dw): the filter gradient.
+napi_value ConvBackward(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
-    Args a(env, info, 5);
+    Args a(env, info, 6);
     Heap heap(a, 0);
     ConvShape s = convShape(a, 1);
-    const float* dy = heap.at(a.integer(2), s.n * s.oh * s.ow * s.o, "dy");
-    const float* w = heap.at(a.integer(3), s.kh * s.kw * s.c * s.o, "the filter");
-    float* dx = heap.at(a.integer(4), s.n * s.h * s.w * s.c, "dx");
-    dlc7::convBackwardData(s, dy, w, dx);
-    return undefined(env);
-  });
-}
-
-// convBackwardWeights(heap, geometry, x, dy, dw)
-napi_value ConvBackwardWeights(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
-    Args a(env, info, 5);
-    Heap heap(a, 0);
-    ConvShape s = convShape(a, 1);
-    const float* x = heap.at(a.integer(2), s.n * s.h * s.w * s.c, "x");
-    const float* dy = heap.at(a.integer(3), s.n * s.oh * s.ow * s.o, "dy");
-    float* dw = heap.at(a.integer(4), s.kh * s.kw * s.c * s.o, "dw");
-    dlc7::convBackwardWeights(s, x, dy, dw);
+    const int64_t xs = s.n * s.h * s.w * s.c, ys = s.n * s.oh * s.ow * s.o;
+    const int64_t ws = s.kh * s.kw * s.c * s.o;
+    if (a.integer(2) == 0) {
+      const float* dy = heap.at(a.integer(3), ys, "dy");
+      const float* w = heap.at(a.integer(4), ws, "the filter");
+      dlc7::convBackwardData(s, dy, w, heap.at(a.integer(5), xs, "dx"));
+    } else {
+      const float* x = heap.at(a.integer(3), xs, "x");
+      const float* dy = heap.at(a.integer(4), ys, "dy");
+      dlc7::convBackwardWeights(s, x, dy, heap.at(a.integer(5), ws, "dw"));
+    }
     return undefined(env);
   });
 }
@@ -304,10 +298,7 @@ napi_value Peak(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"convForward", nullptr, ConvForward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"convBackwardData", nullptr, ConvBackwardData, nullptr, nullptr, nullptr, napi_default,
-       nullptr},
-      {"convBackwardWeights", nullptr, ConvBackwardWeights, nullptr, nullptr, nullptr,
-       napi_default, nullptr},
+      {"convBackward", nullptr, ConvBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},

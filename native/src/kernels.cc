@@ -55,10 +55,16 @@ Key key(int kind, const ConvShape& s, Activation act = Activation::linear, float
           s.pl, s.pb + (bias ? 1 << 20 : 0), s.pr, static_cast<int>(act), alpha};
 }
 
+// Strides, dilations (oneDNN counts them from 0) and padding, as every descriptor takes them.
+struct Geometry {
+  memory::dims strides, dilates, padL, padR;
+  explicit Geometry(const ConvShape& s)
+      : strides{s.sh, s.sw}, dilates{s.dh - 1, s.dw - 1}, padL{s.pt, s.pl}, padR{s.pb, s.pr} {}
+};
+
 // The forward descriptor: also the hint the backward primitives are built from.
 dnnl::convolution_forward::desc forwardDesc(const ConvShape& s, bool bias) {
-  memory::dims strides{s.sh, s.sw}, dilates{s.dh - 1, s.dw - 1};
-  memory::dims padL{s.pt, s.pl}, padR{s.pb, s.pr};
+  const auto [strides, dilates, padL, padR] = Geometry(s);
   auto src = images(s.n, s.c, s.h, s.w);
   auto dst = images(s.n, s.o, s.oh, s.ow);
   if (bias) {
@@ -151,15 +157,19 @@ Forward* makeForward(const ConvShape& s, Activation act, float alpha, bool bias)
   return f;
 }
 
-BackwardData* makeBackwardData(const ConvShape& s, Activation, float, bool) {
+// A backward primitive's descriptor (Desc: backward data or backward weights), forward's hint.
+template <typename Primitive>
+typename Primitive::primitive_desc backwardPd(const ConvShape& s) {
   auto hint = dnnl::convolution_forward::primitive_desc(forwardDesc(s, false), engine());
-  memory::dims strides{s.sh, s.sw}, dilates{s.dh - 1, s.dw - 1};
-  memory::dims padL{s.pt, s.pl}, padR{s.pb, s.pr};
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
-                                          images(s.n, s.c, s.h, s.w), anyFilter(s),
-                                          images(s.n, s.o, s.oh, s.ow), strides, dilates, padL,
-                                          padR);
-  auto pd = dnnl::convolution_backward_data::primitive_desc(d, engine(), hint);
+  const auto [strides, dilates, padL, padR] = Geometry(s);
+  typename Primitive::desc d(dnnl::algorithm::convolution_direct, images(s.n, s.c, s.h, s.w),
+                             anyFilter(s), images(s.n, s.o, s.oh, s.ow), strides, dilates, padL,
+                             padR);
+  return typename Primitive::primitive_desc(d, engine(), hint);
+}
+
+BackwardData* makeBackwardData(const ConvShape& s, Activation, float, bool) {
+  auto pd = backwardPd<dnnl::convolution_backward_data>(s);
   return new BackwardData{dnnl::convolution_backward_data(pd),
                           memory(pd.diff_src_desc(), engine(), nullptr),
                           memory(pd.weights_desc(), engine(), nullptr),
@@ -168,14 +178,7 @@ BackwardData* makeBackwardData(const ConvShape& s, Activation, float, bool) {
 }
 
 BackwardWeights* makeBackwardWeights(const ConvShape& s, Activation, float, bool) {
-  auto hint = dnnl::convolution_forward::primitive_desc(forwardDesc(s, false), engine());
-  memory::dims strides{s.sh, s.sw}, dilates{s.dh - 1, s.dw - 1};
-  memory::dims padL{s.pt, s.pl}, padR{s.pb, s.pr};
-  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
-                                             images(s.n, s.c, s.h, s.w), anyFilter(s),
-                                             images(s.n, s.o, s.oh, s.ow), strides, dilates, padL,
-                                             padR);
-  auto pd = dnnl::convolution_backward_weights::primitive_desc(d, engine(), hint);
+  auto pd = backwardPd<dnnl::convolution_backward_weights>(s);
   return new BackwardWeights{dnnl::convolution_backward_weights(pd),
                              memory(pd.src_desc(), engine(), nullptr),
                              memory(pd.diff_weights_desc(), engine(), nullptr),
