@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { seedFor } from "../random";
-import type { Json } from "../training/checkpoint";
+import type { Json } from "../training/key";
 import { type Configured, configured } from "../training/key";
 import type { Transform } from "../training/train";
 

@@ -4,7 +4,7 @@
  * draw of the same noise. Both draws come from named streams of their own, so input and
  * target noise are independent; test targets stay clean (the PSNR is against the truth).
  */
-import type { Json } from "../training/checkpoint";
+import type { Json } from "../training/key";
 import type { Configured } from "../training/key";
 import { type Corruption, type ConfiguredTransform, corruptionTransform } from "./corruption";
 
