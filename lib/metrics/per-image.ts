@@ -4,14 +4,14 @@
  * image by image. Whole-set figures are msePerPixel / psnr of ./reconstruction.
  */
 import * as tf from "@tensorflow/tfjs";
-import { forEachBatch } from "../data/batches";
+import { INFERENCE_BATCH, forEachBatch } from "../data/batches";
 import { psnrFromMse } from "./reconstruction";
 
 /**
  * Mean of (x - y)^2 over each image's values: one number per row of x and y (same shape,
  * [N, ...]), computed `batchSize` rows at a time.
  */
-export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = 1000): Float64Array {
+export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = INFERENCE_BATCH): Float64Array {
   if (!tf.util.arraysEqual(x.shape, y.shape)) {
     throw new Error(`msePerImage: shapes differ, [${x.shape}] vs [${y.shape}]`);
   }
@@ -27,6 +27,6 @@ export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = 1000): Float
 }
 
 /** PSNR in dB of each image of y against the same image of x (Infinity where they are equal). */
-export function psnrPerImage(x: tf.Tensor, y: tf.Tensor, peak = 1, batchSize = 1000): Float64Array {
+export function psnrPerImage(x: tf.Tensor, y: tf.Tensor, peak = 1, batchSize = INFERENCE_BATCH): Float64Array {
   return msePerImage(x, y, batchSize).map((m) => psnrFromMse(m, peak));
 }

@@ -3,20 +3,18 @@
  * 10,000 images (and their reconstructions) never sit in memory as one temporary.
  */
 import * as tf from "@tensorflow/tfjs";
-import { forEachBatch } from "../data/batches";
+import { INFERENCE_BATCH, forEachBatch } from "../data/batches";
 import type { ImageReader } from "../models/classifier";
 import { agreement } from "./classification";
 
 /** A map from images [N, C, H, W] to reconstructions of the same shape (e.g. model.forward). */
 export type Reconstruct = (x: tf.Tensor4D) => tf.Tensor4D;
 
-const DEFAULT_BATCH = 1000;
-
 /**
  * Mean over all pixels and images of (x - y)^2. x and y must have the same shape; the sum is
  * accumulated in Float64 over batches of `batchSize` rows.
  */
-export function msePerPixel(x: tf.Tensor, y: tf.Tensor, batchSize: number = DEFAULT_BATCH): number {
+export function msePerPixel(x: tf.Tensor, y: tf.Tensor, batchSize: number = INFERENCE_BATCH): number {
   if (!tf.util.arraysEqual(x.shape, y.shape)) {
     throw new Error(`msePerPixel: shapes differ, [${x.shape}] vs [${y.shape}]`);
   }
@@ -36,7 +34,7 @@ export function msePerPixel(x: tf.Tensor, y: tf.Tensor, batchSize: number = DEFA
 export function reconstructionMsePerPixel(
   reconstruct: Reconstruct,
   images: tf.Tensor4D,
-  batchSize: number = DEFAULT_BATCH,
+  batchSize: number = INFERENCE_BATCH,
 ): number {
   if (images.rank !== 4 || images.size === 0) {
     throw new Error(
@@ -77,7 +75,7 @@ export function reconstructionReport(
   model: Reconstructor,
   data: { images: tf.Tensor4D; labels: ArrayLike<number> },
   reader: ImageReader,
-  batchSize: number = DEFAULT_BATCH,
+  batchSize: number = INFERENCE_BATCH,
 ): ReconstructionReport {
   const n = data.images.shape[0] as number;
   if (data.labels.length !== n) {
@@ -108,7 +106,7 @@ export function psnr(
   x: tf.Tensor,
   y: tf.Tensor,
   peak = 1,
-  batchSize: number = DEFAULT_BATCH,
+  batchSize: number = INFERENCE_BATCH,
 ): number {
   return psnrFromMse(msePerPixel(x, y, batchSize), peak);
 }
