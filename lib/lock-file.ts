@@ -87,7 +87,19 @@ export function processAlive(pid: number): boolean {
 
 /** "pid 123 on host (what)" */
 export function describeHolder(holder: LockHolder): string {
-  return `pid ${holder.pid ?? "?"} on ${holder.host ?? "?"}${holder.what ? ` (${holder.what})` : ""}`;
+  if (holder.pid === null) return "an unknown process (its lock file is empty or unreadable)";
+  return `pid ${holder.pid} on ${holder.host ?? "?"}${holder.what ? ` (${holder.what})` : ""}`;
+}
+
+/**
+ * How long a lock may stay empty or half-written while its holder starts: it writes its
+ * name right after creating the file, but under load a reader can come in between.
+ */
+const STARTING_MS = 5000;
+
+/** True for a lock whose holder has created it and not yet written who it is. */
+function starting(holder: LockHolder): boolean {
+  return holder.pid === null && holder.ageMs < STARTING_MS;
 }
 
 /** Removes `file` if this process holds it. */
@@ -188,7 +200,8 @@ export interface HeldLock {
  * Takes `file` for a long task (training), waiting as long as a live holder has it. The
  * holder refreshes the file's time every `refreshMs`, so a lock whose holder has ended, or
  * that nobody refreshed for `staleMs` (a process of another machine), is taken over.
- * `onWait(holder)` is called once, when waiting starts. Throws FileWriteError when the lock
+ * `onWait(holder)` is called once, when waiting starts, or, for a holder still writing its
+ * lock, once it has said who it is. Throws FileWriteError when the lock
  * file cannot be created (a read-only folder, ...).
  */
 export async function acquireLock(
@@ -203,6 +216,7 @@ export async function acquireLock(
   },
 ): Promise<HeldLock> {
   let waited = false;
+  let announced = false;
   while (!tryLock(file, options.what)) {
     const holder = readLockHolder(file);
     if (holder === null) continue;
@@ -213,7 +227,11 @@ export async function acquireLock(
         continue;
       }
     } else {
-      if (!waited) options.onWait?.(holder);
+      // A holder still starting is named once it has written its lock.
+      if (!announced && !starting(holder)) {
+        options.onWait?.(holder);
+        announced = true;
+      }
       waited = true;
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));

@@ -1,0 +1,79 @@
+/**
+ * Lock files under load: a lock its holder has created but not yet written (empty, or
+ * half-written) is a holder still starting, waited for, never reported as "pid ? on ?".
+ */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type LockHolder, acquireLock, describeHolder } from "../lib/lock-file";
+
+describe("lock files: a holder still writing its lock", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-lock-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** acquireLock on `lock`, with what it reported while waiting. */
+  async function acquire(lock: string): Promise<{ waits: string[]; waited: boolean }> {
+    const waits: string[] = [];
+    const held = await acquireLock(lock, {
+      what: "a test",
+      staleMs: 60_000,
+      refreshMs: 10_000,
+      pollMs: 20,
+      onWait: (holder: LockHolder) => waits.push(describeHolder(holder)),
+      onTakeOver: (holder, why) => waits.push(`took over ${describeHolder(holder)}: ${why}`),
+    });
+    held.release();
+    return { waits, waited: held.waited };
+  }
+
+  for (const [state, content] of [
+    ["an empty", ""],
+    ["a half-written", '{"pid": 12'],
+  ] as const) {
+    it(`${state} lock is waited for, and its holder named once it has written it`, async () => {
+      const lock = path.join(dir, "x.lock");
+      fs.writeFileSync(lock, content);
+      // A live process of this machine, as the lock's holder.
+      const holder = { pid: process.ppid, host: os.hostname(), what: "training x" };
+      const written = setTimeout(() => fs.writeFileSync(lock, JSON.stringify(holder)), 300);
+      const released = setTimeout(() => fs.rmSync(lock), 600);
+      try {
+        const { waits, waited } = await acquire(lock);
+        assert.deepEqual(waits, [`pid ${holder.pid} on ${holder.host} (training x)`]);
+        assert.equal(waited, true);
+      } finally {
+        clearTimeout(written);
+        clearTimeout(released);
+      }
+    });
+  }
+
+  it("a lock left empty for seconds is waited for, its holder named as unknown", async () => {
+    const lock = path.join(dir, "x.lock");
+    fs.writeFileSync(lock, "");
+    const then = new Date(Date.now() - 10_000);
+    fs.utimesSync(lock, then, then);
+    const released = setTimeout(() => fs.rmSync(lock), 300);
+    try {
+      const { waits } = await acquire(lock);
+      assert.deepEqual(waits, ["an unknown process (its lock file is empty or unreadable)"]);
+    } finally {
+      clearTimeout(released);
+    }
+  });
+
+  it("a holder that released its lock before writing it was still waited for", async () => {
+    const lock = path.join(dir, "x.lock");
+    fs.writeFileSync(lock, "");
+    const released = setTimeout(() => fs.rmSync(lock), 200);
+    try {
+      assert.deepEqual(await acquire(lock), { waits: [], waited: true });
+    } finally {
+      clearTimeout(released);
+    }
+  });
+});
