@@ -19,13 +19,16 @@
 import * as tf from "@tensorflow/tfjs";
 import type pl from "nodejs-polars";
 import { type BackendReport, initBackend } from "./backend";
+import { aroundCells } from "./kernel/cells";
+import { installErrorDisplay } from "./kernel/errors";
+import { cellInterrupted } from "./kernel/interrupts";
 import type { ConfiguredTransform } from "./corruptions/corruption";
 import { type Dataset, loadDataset } from "./data/datasets";
 import type { Split } from "./data/split";
 import type { ConfiguredModule } from "./models/config";
 import { Rng, seedFor } from "./random";
 import { type Settings, settings } from "./settings";
-import { Interrupted, cellInterrupted } from "./training/interrupt";
+import { Interrupted } from "./training/interrupt";
 import {
   type Json,
   TRAINING_VERSION,
@@ -36,8 +39,6 @@ import {
 import type { ConfiguredLoss } from "./training/losses";
 import { type TrainingData, train } from "./training/train";
 import { trainOrLoad } from "./training/train-or-load";
-import { installErrorDisplay } from "./viz/errors";
-import { aroundCells } from "./viz/kernel";
 import { Figure, currentProvenance } from "./viz/figures";
 import { type ModelHashes, recordInManifest } from "./viz/manifest";
 import { saveTable, showTable } from "./viz/tables";
@@ -129,10 +130,7 @@ function weightsDigest(model: ConfiguredModule): string {
  * PCA), or a Map or array of those.
  */
 export type Keepable =
-  | tf.Tensor
-  | { dispose(): void }
-  | ReadonlyMap<unknown, Keepable>
-  | readonly Keepable[];
+  tf.Tensor | { dispose(): void } | ReadonlyMap<unknown, Keepable> | readonly Keepable[];
 
 /** The kept things inside `value`, a Map or an array of them, or value itself. */
 function parts(value: Keepable): Keepable[] {

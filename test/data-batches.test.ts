@@ -74,7 +74,7 @@ describe("data/batches", () => {
   });
 
   it("stop before the next batch once Interrupt is pressed in a kernel, freeing what they made", () => {
-    // The kernel launcher's counters (tools/kernel/interrupts.cjs): SIGINTs, SIGINTs when the
+    // The kernel launcher's counters (lib/kernel/interrupts.ts): SIGINTs, SIGINTs when the
     // running cells were sent, the running cell's count.
     const key = Symbol.for("dlc7.kernel.interrupts");
     const counters = new Int32Array(new SharedArrayBuffer(12));

@@ -1,34 +1,20 @@
 /**
- * The kernel launcher's changes to tslab (tools/kernel/*.cjs), outside Jupyter: interrupt
+ * The kernel launcher's changes to tslab (lib/kernel/), outside Jupyter: interrupt
  * counters a synchronous loop can read, cell line numbers through both of tslab's
  * compilations, and the busy indicator through Run All. test/notebook-kernel.test.ts checks
  * them in a live kernel.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { type CellMap, type TypeScriptModule, withSourceMaps } from "../lib/kernel/cell-lines";
+import { type TslabServerClasses, trackExecutions } from "../lib/kernel/executions";
 
 const root = path.resolve(__dirname, "..");
-/* eslint-disable @typescript-eslint/no-require-imports */
-const cellLines = require("../tools/kernel/cell-lines.cjs") as {
-  withSourceMaps(
-    ts: unknown,
-    remember: (output: string, map: (line: number, column: number) => Position | null) => void,
-  ): TypeScriptLike;
-};
-const { trackExecutions } = require("../tools/kernel/executions.cjs") as {
-  trackExecutions(jupyter: unknown, counters: Int32Array | null): () => number;
-};
 
-interface Position {
-  line: number;
-  column: number;
-}
-interface TranspileOutput {
-  outputText: string;
-}
-interface TypeScriptLike {
-  transpileModule(input: string, options: object): TranspileOutput;
+interface TypeScriptLike extends TypeScriptModule {
   ModuleKind: { CommonJS: number; ESNext: number };
   ScriptTarget: { ES2022: number };
 }
@@ -38,14 +24,14 @@ const tslabTypeScript = (): TypeScriptLike => {
   return require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslab] }));
 };
 
-describe("kernel launcher (tools/kernel)", function () {
+describe("kernel launcher (lib/kernel)", function () {
   this.timeout(60000);
 
   it("count a SIGINT to the process group while JavaScript runs synchronously", async () => {
     // A child in a process group of its own, as Jupyter starts a kernel: it busy-waits on the
     // counters, its SIGINT listener (tslab's) cannot run meanwhile.
     const script = `
-      const { countInterrupts } = require("./tools/kernel/interrupts.cjs");
+      const { countInterrupts } = require("./lib/kernel/interrupts.ts");
       const counters = countInterrupts();
       process.on("SIGINT", () => console.log("listener ran"));
       setTimeout(() => {
@@ -55,7 +41,10 @@ describe("kernel launcher (tools/kernel)", function () {
         console.log("seen", Atomics.load(counters, 0), "after", Date.now() - t0, "ms");
         setTimeout(() => {}, 300); // time for the listener
       }, 500);`;
-    const child = spawn(process.execPath, ["-e", script], { cwd: root, detached: true });
+    const child = spawn(process.execPath, ["--import", "tsx", "-e", script], {
+      cwd: root,
+      detached: true,
+    });
     let out = "";
     child.stdout.on("data", (b: Buffer) => {
       out += b.toString();
@@ -80,6 +69,37 @@ describe("kernel launcher (tools/kernel)", function () {
     };
     for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(alive(), false, "a process of the kernel's group outlived it");
+  });
+
+  it("start tslab from the compiled library, or as installed, saying why, without build/lib", () => {
+    // tslab's --version: the launcher's changes made, then tslab's main() run and ended.
+    const launch = (launcher: string) =>
+      spawnSync(process.execPath, [launcher, "--version"], { encoding: "utf8", timeout: 60000 });
+    const built = launch(path.join(root, "tools", "tslab-kernel.cjs"));
+    assert.equal(built.status, 0, built.stderr);
+    assert.match(built.stdout, /^tslab \d/);
+    assert.equal(built.stderr, "", "every change made");
+    // A checkout whose library is not built yet.
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-launcher-"));
+    try {
+      fs.mkdirSync(path.join(bare, "tools"));
+      fs.copyFileSync(
+        path.join(root, "tools", "tslab-kernel.cjs"),
+        path.join(bare, "tools", "tslab-kernel.cjs"),
+      );
+      fs.symlinkSync(path.join(root, "node_modules"), path.join(bare, "node_modules"));
+      const r = launch(path.join(bare, "tools", "tslab-kernel.cjs"));
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^tslab \d/);
+      const missing = path.join(bare, "build", "lib", "kernel", "launcher.js");
+      assert.equal(
+        r.stderr,
+        `kernel: ${missing} is missing: run npm run build, then restart the kernel; ` +
+          "tslab runs without the project's changes\n",
+      );
+    } finally {
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   it("map a cell's compiled lines back to the cell, leaving tslab's output unchanged", () => {
@@ -108,8 +128,8 @@ describe("kernel launcher (tools/kernel)", function () {
       fileName: "custom.js",
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
     };
-    const maps: [string, (line: number, column: number) => Position | null][] = [];
-    const wrapped = cellLines.withSourceMaps(ts, (output, map) => maps.push([output, map]));
+    const maps: [string, CellMap][] = [];
+    const wrapped = withSourceMaps(ts, (output, map) => maps.push([output, map]));
     const out = wrapped.transpileModule(first, second).outputText;
     const withoutMaps = first.replace(/\/\/# sourceMappingURL=.*\s*$/, "");
     assert.equal(out, ts.transpileModule(withoutMaps, second).outputText);
@@ -117,7 +137,7 @@ describe("kernel launcher (tools/kernel)", function () {
     const [output, map] = maps[0]!;
     assert.equal(output, out);
     const lines = out.split("\n");
-    const at = (text: string): Position => {
+    const at = (text: string): { line: number; column: number } => {
       const line = lines.findIndex((l) => l.includes(text));
       assert.ok(line >= 0, `${text} in ${out}`);
       return { line: line + 1, column: (lines[line] as string).indexOf(text) + 1 };
@@ -163,7 +183,9 @@ describe("kernel launcher (tools/kernel)", function () {
       }
     }
     const counters = new Int32Array(new SharedArrayBuffer(12));
-    const cellCount = trackExecutions({ ZmqServer, JupyterHandlerImpl }, counters);
+    // Its messages carry an id, to name them in `sent`.
+    const jupyter = { ZmqServer, JupyterHandlerImpl } as unknown as TslabServerClasses;
+    const cellCount = trackExecutions(jupyter, counters);
     const server = new ZmqServer();
     const msg = (id: string, type = "execute_request") => ({
       id,

@@ -321,7 +321,7 @@ console.log(JSON.stringify({ left, grad: Array.from(g.grads[v.name]!.dataSync())
         },
         {
           label: "define",
-          code: `import { installErrorDisplay } from "dlc7/viz/errors";
+          code: `import { installErrorDisplay } from "dlc7/kernel/errors";
 installErrorDisplay();
 // A comment, a type and a blank line: the compiled code's lines differ.
 type Count = number;

@@ -7,13 +7,8 @@ import { Linear, ReLU, Sequential } from "../lib/nn";
 import { Rng } from "../lib/random";
 import { symmetricEigen } from "../lib/linalg/symmetric-eigen";
 import { PCA } from "../lib/models/pca";
-import {
-  Interrupted,
-  calledFunction,
-  cellInterrupted,
-  resetEngineAfterStop,
-  watchInterrupts,
-} from "../lib/training/interrupt";
+import { cellInterrupted, watchInterrupts } from "../lib/kernel/interrupts";
+import { Interrupted, calledFunction, resetEngineAfterStop } from "../lib/training/interrupt";
 import { halfSumSquaredError, type LossFn } from "../lib/training/losses";
 import { train } from "../lib/training/train";
 
@@ -100,7 +95,7 @@ describe("training: interrupts (SIGINT)", function () {
   });
 
   it("stop synchronous work in a kernel, naming the cell and the function it called", () => {
-    // The kernel launcher's counters (tools/kernel/interrupts.cjs): SIGINTs, SIGINTs when the
+    // The kernel launcher's counters (lib/kernel/interrupts.ts): SIGINTs, SIGINTs when the
     // running cells were sent, the running cell's count.
     const key = Symbol.for("dlc7.kernel.interrupts");
     const counters = new Int32Array(new SharedArrayBuffer(12));
@@ -166,7 +161,7 @@ describe("training: interrupts (SIGINT)", function () {
       "    at VAE.klPerDimension (/p/build/lib/models/vae.js:155:5)",
       "    at Proxy.activeUnits (/p/build/lib/metrics/latent-space.js:12:5)",
       "    at In [14]:5:3",
-      "    at async server.handleExecute (/p/tools/kernel/executions.cjs:37:14)",
+      "    at async server.handleExecute (/p/build/lib/kernel/executions.js:37:14)",
     ].join("\n");
     assert.equal(calledFunction(stack, lib), "activeUnits");
     assert.equal(calledFunction(stack.replace(/.*activeUnits.*\n/, ""), lib), "VAE.klPerDimension");

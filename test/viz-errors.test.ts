@@ -9,7 +9,7 @@ import {
   freedVariables,
   interruptMessage,
   isDisposedTensorError,
-} from "../lib/viz/errors";
+} from "../lib/kernel/errors";
 
 /** The error `fn` throws. */
 function thrown(fn: () => unknown): Error {
@@ -21,7 +21,7 @@ function thrown(fn: () => unknown): Error {
   throw new Error("expected an error");
 }
 
-describe("viz/errors: errors as a notebook shows them", () => {
+describe("kernel/errors: errors as a notebook shows them", () => {
   before(async () => {
     await initBackend({ quiet: true });
   });
@@ -129,9 +129,9 @@ describe("viz/errors: errors as a notebook shows them", () => {
       "    at f (In [1]:4:20)",
       "    at g (/p/build/lib/x.js:3:5)",
       "    at In [2]:5:1",
-      "    at vm.runInThisContext (/p/tools/kernel/cell-lines.cjs:175:16)",
-      "    at handler.handleExecuteImpl (/p/tools/kernel/executions.cjs:65:30)",
-      "    at proto.handleExecuteImpl (/p/build/lib/viz/kernel.js:124:33)",
+      "    at vm.runInThisContext (/p/build/lib/kernel/cell-lines.js:175:16)",
+      "    at handler.handleExecuteImpl (/p/build/lib/kernel/executions.js:65:30)",
+      "    at proto.handleExecuteImpl (/p/build/lib/kernel/cells.js:124:33)",
       "    at /p/node_modules/tslab/dist/executor.js:10:1",
     ].join("\n");
     assert.equal(

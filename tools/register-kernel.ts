@@ -3,8 +3,9 @@
  * (tools/setup.sh uses build/jupyter/share/jupyter, so the user's own Jupyter is untouched).
  * `tslab install` would also register a JavaScript kernel ("jslab") that no notebook uses:
  * this writes the TypeScript kernel spec alone and removes a jslab left by earlier setups.
- * The kernel starts through tools/tslab-kernel.cjs (tslab with its messages sent in order,
- * one at a time), run by the Node that runs this.
+ * The kernel starts through tools/tslab-kernel.cjs (tslab with lib/kernel's changes: messages
+ * sent in order, Interrupt seen by loops, the cells' own line numbers, the busy indicator), run
+ * by the Node that runs this.
  *
  *   npx tsx tools/register-kernel.ts <jupyter data folder> <kernel launcher>
  */

@@ -1,7 +1,7 @@
 /** The training loop, losses and checkpoints shared by every notebook. */
 export { train, logFrame } from "./train";
 export { evaluate, type EvaluateOptions } from "./evaluate";
-export { Interrupted, cellInterrupted, watchInterrupts, type InterruptWatch } from "./interrupt";
+export { Interrupted } from "./interrupt";
 export type {
   TrainingData,
   Transform,

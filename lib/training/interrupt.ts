@@ -1,24 +1,15 @@
 /**
- * Interrupts of long loops. Jupyter's Interrupt button and Ctrl-C both send SIGINT.
- *
- * Synchronous loops (batches of a data set, eigen-decompositions) call `throwIfInterrupted`:
- * in the project's kernel a thread of the launcher counts SIGINTs in shared memory, which
- * such a loop reads while the event loop, and every signal handler, waits for it to end.
- *
- * tslab answers SIGINT by ending the running cell at once ("Interrupted asynchronously")
- * while the cell's code goes on in the background: a training would run to its end and
- * save its checkpoint. So while a loop watches (`watchInterrupts`), SIGINT is the loop's:
- * it sees `requested` between steps, stops, frees what it made and throws `Interrupted`,
- * which ends the cell itself. When no loop watches, tslab's own handler runs as before; in
- * a kernel we also remember which cell execution it interrupted, so that the rest of that
- * cell, still running in the background, cannot start a training (its watch starts as
- * requested). Outside a kernel nothing stays installed: once the loop ends, Ctrl-C ends a
- * script as usual.
+ * Interrupts of long loops (Jupyter's Interrupt button and Ctrl-C both send SIGINT; how a
+ * loop learns of one: lib/kernel/interrupts.ts). A loop that stops throws `Interrupted`,
+ * saying where. Synchronous loops (batches of a data set, eigen-decompositions) call
+ * `throwIfInterrupted` at every step; a cell that Interrupt stopped in the middle of tfjs's
+ * work gets tfjs's engine back (`resetEngineAfterStop`).
  */
 import * as path from "node:path";
 import { inspect } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { currentExecution, inKernel, interruptPending, runningCellLabel } from "../viz/kernel";
+import { interruptPending, runningCellLabel } from "../kernel/interrupts";
+import { afterStoppedCell } from "../kernel/stopped-cells";
 
 /** A loop stopped by SIGINT; the message says where ("interrupted at epoch 1, step 212; ..."). */
 export class Interrupted extends Error {
@@ -35,54 +26,6 @@ export class Interrupted extends Error {
   [inspect.custom](): string {
     return this.shown ? "Interrupted" : `Interrupted: ${this.message}`;
   }
-}
-
-export interface InterruptWatch {
-  /** True once SIGINT arrived during the watch (or the cell was interrupted before it). */
-  readonly requested: boolean;
-  /** Ends the watch. */
-  release(): void;
-}
-
-type Listener = (signal: NodeJS.Signals) => void;
-
-const watching = new Set<{ requested: boolean }>();
-/** The SIGINT listeners we took over (tslab's), called when no loop watches. */
-let others: Listener[] = [];
-/** In a kernel SIGINT becomes ours for good (we pass it on when no loop watches). */
-let kernelTakeOver = false;
-/** The cell execution a SIGINT outside any loop interrupted (kernel only). */
-let interruptedExecution: object | null = null;
-
-function onSigint(signal: NodeJS.Signals): void {
-  if (watching.size > 0) {
-    for (const w of watching) w.requested = true;
-    return;
-  }
-  interruptedExecution = currentExecution();
-  for (const l of others) l.call(process, signal);
-}
-
-function takeOver(): void {
-  others = (process.listeners("SIGINT") as Listener[]).filter((l) => l !== onSigint);
-  for (const l of others) process.removeListener("SIGINT", l);
-  if (!process.listeners("SIGINT").includes(onSigint)) process.on("SIGINT", onSigint);
-}
-
-function giveBack(): void {
-  process.removeListener("SIGINT", onSigint);
-  for (const l of others) process.on("SIGINT", l);
-  others = [];
-}
-
-/**
- * True when SIGINT ended the running cell outside any watched loop (kernel only): the rest
- * of that cell, still running in the background, should start nothing long.
- */
-export function cellInterrupted(): boolean {
-  if (interruptPending()) return true;
-  const now = currentExecution();
-  return now !== null && now === interruptedExecution;
 }
 
 /** lib/'s folder (lib/ under tsx, build/lib/ in a kernel). */
@@ -125,35 +68,6 @@ export function throwIfInterrupted(where: () => string): void {
   throw new Interrupted(`${cell} stopped${called === null ? "" : ` in ${called}`}, ${where()}`);
 }
 
-/**
- * Starts watching for SIGINT; call `release()` when the loop ends (in a `finally`). While
- * any watch is active, SIGINT only sets `requested`, which the loop reads after it yields
- * to the event loop (signals arrive there).
- */
-export function watchInterrupts(): InterruptWatch {
-  if (inKernel()) {
-    // tslab runs a cell's synchronous part under vm's breakOnSigint, which removes the SIGINT
-    // listeners meanwhile and, when it puts them back, leaves SIGINT unhandled (the kernel
-    // dies of it) if one was added in between. So the kernel's listener is swapped on the
-    // next turn of the event loop, which comes before the loop's first look at `requested`.
-    if (!kernelTakeOver) setImmediate(takeOver);
-    kernelTakeOver = true;
-  } else if (watching.size === 0) {
-    takeOver();
-  }
-  const w = { requested: cellInterrupted() };
-  watching.add(w);
-  return {
-    get requested() {
-      return w.requested;
-    },
-    release() {
-      if (!watching.delete(w)) return;
-      if (watching.size === 0 && !kernelTakeOver) giveBack();
-    },
-  };
-}
-
 /** The part of tfjs's engine state that a stopped cell can leave behind. */
 interface EngineState {
   scopeStack: unknown[];
@@ -164,9 +78,8 @@ interface EngineState {
 }
 
 /**
- * Puts tfjs's engine back as it is between cells after Node stopped a cell in the middle of
- * tfjs's work (Interrupt during synchronous code: vm's breakOnSigint ends it at once, and no
- * `finally` runs). The temporaries of its open tf.tidy scopes are freed, as tidy would have
+ * Puts tfjs's engine back as it is between cells after Interrupt stopped a cell in the middle
+ * of tfjs's work (in synchronous code the cell ends at once, and no `finally` runs). The temporaries of its open tf.tidy scopes are freed, as tidy would have
  * freed them; the kernel depth it left at 1 had turned gradients off for good (every later
  * training failed: "Cannot find a connection between any variable and the result of the
  * loss function"). Every open scope is the stopped cell's (the notebook context's cell scope and
@@ -189,7 +102,5 @@ export function resetEngineAfterStop(): number {
   return before - tf.memory().numTensors;
 }
 
-// In the project's kernel (tools/kernel/stopped-cells.cjs runs these after a stopped cell).
-(globalThis as { [key: symbol]: Set<() => unknown> | undefined })[
-  Symbol.for("dlc7.kernel.afterStoppedCell")
-]?.add(resetEngineAfterStop);
+// In the project's kernel, after every cell that Interrupt stopped in synchronous code.
+afterStoppedCell(resetEngineAfterStop);

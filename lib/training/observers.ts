@@ -3,9 +3,10 @@
  * progress display and interrupts (the per-epoch evaluation and log: epoch-log.ts). Each is
  * a TrainObserver the epoch runner calls; none changes what the step computes.
  */
+import { watchInterrupts } from "../kernel/interrupts";
 import { Progress, type ProgressMode } from "../viz/progress";
 import { type StepEvent, type TrainObserver, stepWhere } from "./epochs";
-import { Interrupted, watchInterrupts } from "./interrupt";
+import { Interrupted } from "./interrupt";
 import type { TrainPlan } from "./plan";
 import type { LogRow } from "./train";
 

@@ -58,4 +58,3 @@ export {
   type TableEntry,
   type RunState,
 } from "./manifest";
-export { inNotebook } from "./kernel";

@@ -7,7 +7,7 @@
  * rate, time left, the current metrics (loss) once. Per-epoch train and test figures
  * belong in the training log's table, not here.
  */
-import { inNotebook, newDisplayId, publish } from "./kernel";
+import { inNotebook, newDisplayId, publish } from "../kernel/display";
 import { escapeHtml } from "./html";
 import { formatCount, formatDuration, formatNumber } from "./format";
 

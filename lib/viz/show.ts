@@ -1,5 +1,5 @@
 /**
- * Inline output in the notebook: pictures, charts and HTML. Outside a tslab kernel
+ * Inline output in the notebook: pictures, charts and HTML. Outside a notebook kernel
  * (scripts, tests) these do nothing, so library code can call them unconditionally.
  *
  * Charts go out as ONE display_data holding a vega-lite spec and a PNG: JupyterLab
@@ -8,7 +8,7 @@
  * type and draw the PNG. Every front end draws exactly one of the two.
  */
 import type { ChartSpec } from "./charts";
-import { base64, inNotebook, publish } from "./kernel";
+import { base64, inNotebook, publish } from "../kernel/display";
 import { pngSize } from "./png";
 import type { RenderedChart } from "./render";
 

@@ -14,24 +14,47 @@
  * requests are left, "busy" is published again for the one running now. Every request still
  * gets its busy (at the latest just before its idle) and its idle.
  */
-"use strict";
+
+/** A message from Jupyter, as tslab's server passes it. */
+interface Message {
+  header: { msg_type: string };
+  content: object;
+}
+
+interface ZmqServer {
+  handleExecute(sock: unknown, msg: Message): Promise<unknown>;
+  publishStatus(status: string, parent: Message): unknown;
+}
+
+interface JupyterHandler {
+  execCount?: number;
+  handleExecuteImpl(req: object, ...rest: unknown[]): Promise<unknown>;
+}
+
+/** The classes of tslab's jupyter module (dist/jupyter.js) changed here. */
+export interface TslabServerClasses {
+  ZmqServer: { prototype: ZmqServer };
+  JupyterHandlerImpl: { prototype: JupyterHandler };
+}
 
 /**
- * Wraps tslab's jupyter module (its ZmqServer and JupyterHandlerImpl classes). `counters`
- * (tools/kernel/interrupts.cjs, or null): [1] takes [0] when requests arrive at an idle
- * kernel, [2] the execution count of each cell as it starts. Returns `cellCount()`, the count
- * of the cell starting or running now.
+ * Wraps tslab's server and execute handler. `counters` (interrupts.ts's, or null): [1] takes
+ * [0] when requests arrive at an idle kernel, [2] the execution count of each cell as it
+ * starts. Returns `cellCount()`, the count of the cell starting or running now.
  */
-function trackExecutions(jupyter, counters) {
+export function trackExecutions(
+  jupyter: TslabServerClasses,
+  counters: Int32Array | null,
+): () => number {
   const server = jupyter.ZmqServer.prototype;
   const handler = jupyter.JupyterHandlerImpl.prototype;
   /** Execute requests received and not answered, in order (tslab runs them in order). */
-  const pending = [];
+  const pending: Message[] = [];
   /** Requests whose busy was published. */
-  const announced = new WeakSet();
+  const announced = new WeakSet<Message>();
   /** A request's content -> when the request before it was answered. */
-  const previousAnswered = new WeakMap();
-  let lastAnswered = Promise.resolve();
+  const previousAnswered = new WeakMap<object, Promise<void>>();
+  let lastAnswered: Promise<void> = Promise.resolve();
   let count = 0;
 
   const handleExecute = server.handleExecute;
@@ -79,12 +102,10 @@ function trackExecutions(jupyter, counters) {
     // After the previous cell's reply and idle (published on the turns after it was answered).
     await previousAnswered.get(req);
     await new Promise((r) => setImmediate(r));
-    count = (this.execCount || 0) + 1; // tslab counts the cell on entry
+    count = (this.execCount ?? 0) + 1; // tslab counts the cell on entry
     if (counters !== null) Atomics.store(counters, 2, count);
     return handleExecuteImpl.call(this, req, ...rest);
   };
 
   return () => count;
 }
-
-module.exports = { trackExecutions };

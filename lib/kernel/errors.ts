@@ -11,15 +11,10 @@
  */
 import { inspect } from "node:util";
 import { settings } from "../settings";
-import { plural } from "./format";
-import {
-  type ExecutedCell,
-  executedCells,
-  inKernel,
-  notebookVariables,
-  recordCells,
-  runningCellLabel,
-} from "./kernel";
+import { plural } from "../viz/format";
+import { type ExecutedCell, executedCells, recordCells } from "./cells";
+import { runningCellLabel } from "./interrupts";
+import { inKernel, notebookVariables } from "./tslab";
 
 /** Frames kept under the message; the rest are counted. */
 const MAX_FRAMES = 8;
