@@ -27,6 +27,11 @@ export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = INFERENCE_BA
 }
 
 /** PSNR in dB of each image of y against the same image of x (Infinity where they are equal). */
-export function psnrPerImage(x: tf.Tensor, y: tf.Tensor, peak = 1, batchSize = INFERENCE_BATCH): Float64Array {
+export function psnrPerImage(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  peak = 1,
+  batchSize = INFERENCE_BATCH,
+): Float64Array {
   return msePerImage(x, y, batchSize).map((m) => psnrFromMse(m, peak));
 }

@@ -14,7 +14,11 @@ export type Reconstruct = (x: tf.Tensor4D) => tf.Tensor4D;
  * Mean over all pixels and images of (x - y)^2. x and y must have the same shape; the sum is
  * accumulated in Float64 over batches of `batchSize` rows.
  */
-export function msePerPixel(x: tf.Tensor, y: tf.Tensor, batchSize: number = INFERENCE_BATCH): number {
+export function msePerPixel(
+  x: tf.Tensor,
+  y: tf.Tensor,
+  batchSize: number = INFERENCE_BATCH,
+): number {
   if (!tf.util.arraysEqual(x.shape, y.shape)) {
     throw new Error(`msePerPixel: shapes differ, [${x.shape}] vs [${y.shape}]`);
   }

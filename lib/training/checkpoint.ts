@@ -36,7 +36,6 @@ import {
 } from "./checkpoint-manifest";
 import { type CheckpointKey, checkpointHash } from "./key";
 
-
 /** A model whose parameters can be saved and restored: the nn module system. */
 export interface Checkpointable {
   stateDict(): StateDict;
