@@ -31,12 +31,12 @@ function positive(name: string, v: string | undefined, fallback: number): number
 
 /** Mean loss over `images` in batches of 500, read asynchronously. */
 async function testLoss(model: BenchModel, images: tf.Tensor): Promise<number> {
-  const n = images.shape[0] as number;
+  const n = images.shape[0];
   let total = 0;
   for (let start = 0; start < n; start += 500) {
     const size = Math.min(500, n - start);
     const loss = tf.tidy(() => model.loss(tf.slice(images, start, size)));
-    total += ((await loss.data())[0] as number) * size;
+    total += (await loss.data())[0]! * size;
     loss.dispose();
   }
   return total / n;

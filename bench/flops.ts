@@ -32,7 +32,7 @@ export function kernelFlops(k: KernelRecord): number {
     case "BatchMatMul":
     case "_FusedMatMul": {
       // c [..., m, n]; a [..., m, k] or [..., k, m]: k is a's other trailing dimension.
-      const m = out[out.length - 2] as number;
+      const m = out[out.length - 2]!;
       const [r, c] = a.slice(-2) as [number, number];
       const kk = r === m ? c : r;
       return 2 * size(out) * kk;

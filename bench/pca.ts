@@ -58,7 +58,7 @@ function readImages(file: string): tf.Tensor4D {
     throw new Error(`bench/pca: ${file} is not an idx3 image file of the right length`);
   }
   const pixels = new Float32Array(n * rows * cols);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (bytes[16 + i] as number) / 255;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = bytes[16 + i]! / 255;
   return tf.tensor4d(pixels, [n, rows, cols, 1]);
 }
 
@@ -90,7 +90,7 @@ export async function benchPca(mnistDir: string): Promise<PcaBenchResult> {
     for (const d of [2, 4, 8, 16, 32]) {
       const pca = full.truncate(d);
       const testMse = reconstructionMsePerPixel((x) => pca.forward(x), test, 1000);
-      const reference = REFERENCE_PCA_MSE[d] as number;
+      const reference = REFERENCE_PCA_MSE[d]!;
       rows.push({
         d,
         testMse,

@@ -137,7 +137,7 @@ export function lossMismatches(results: BenchResult[]): string[] {
       if (r === ref) continue;
       const n = Math.min(r.losses.length, ref.losses.length);
       for (let i = 0; i < n; i++) {
-        const [a, b] = [r.losses[i] as number, ref.losses[i] as number];
+        const [a, b] = [r.losses[i]!, ref.losses[i]!];
         const rel = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
         if (!(rel <= LOSS_RTOL)) {
           failures.push(

@@ -13,7 +13,7 @@ export async function trainStep(
 ): Promise<number> {
   const cost = optimizer.minimize(() => model.loss(x), true, model.parameters);
   if (cost === null) throw new Error("bench: the optimizer returned no loss");
-  const v = (await cost.data())[0] as number;
+  const v = (await cost.data())[0]!;
   cost.dispose();
   return v;
 }

@@ -93,8 +93,8 @@ export class Rng {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const tmp = p[i] as number;
-      p[i] = p[j] as number;
+      const tmp = p[i]!;
+      p[i] = p[j]!;
       p[j] = tmp;
     }
     return p;

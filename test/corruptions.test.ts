@@ -37,8 +37,8 @@ function meanVar(v: ArrayLike<number>): { mean: number; variance: number } {
   let s = 0;
   let s2 = 0;
   for (let i = 0; i < v.length; i++) {
-    s += v[i] as number;
-    s2 += (v[i] as number) ** 2;
+    s += v[i]!;
+    s2 += v[i]! ** 2;
   }
   const mean = s / v.length;
   return { mean, variance: s2 / v.length - mean * mean };
@@ -96,7 +96,7 @@ describe("corruptions", () => {
       assert.ok(Math.abs(k.reduce((a, b) => a + b, 0) - 1) < 1e-6);
       for (let i = 0; i < r; i++) assert.equal(k[i], k[2 * r - i]);
       // Relative weights as exp(-i^2 / 2 sigma^2).
-      const ratio = (k[r + 1] as number) / (k[r] as number);
+      const ratio = k[r + 1]! / k[r]!;
       assert.ok(Math.abs(ratio - Math.exp(-1 / (2 * sigma * sigma))) < 1e-6);
     }
   });
@@ -118,13 +118,10 @@ describe("corruptions", () => {
               for (let dj = -r; dj <= r; dj++) {
                 const [ii, jj] = [i + di, j + dj];
                 if (ii < 0 || ii >= h || jj < 0 || jj >= w) continue; // zero padding
-                s +=
-                  (k[di + r] as number) *
-                  (k[dj + r] as number) *
-                  (xv[(b * h + ii) * w + jj] as number);
+                s += k[di + r]! * k[dj + r]! * xv[(b * h + ii) * w + jj]!;
               }
             }
-            maxErr = Math.max(maxErr, Math.abs(s - (y[(b * h + i) * w + j] as number)));
+            maxErr = Math.max(maxErr, Math.abs(s - y[(b * h + i) * w + j]!));
           }
         }
       }
@@ -145,7 +142,7 @@ describe("corruptions", () => {
       const y = values(() => new GaussianBlur({ sigma }).corrupt(x as tf.Tensor4D, 0));
       assert.equal(y.length, 28 * 28);
       assert.ok(Math.abs(y.reduce((a, b) => a + b, 0) - 1) < 1e-5, `sigma ${sigma}: mass`);
-      const peak = y[14 * 28 + 14] as number;
+      const peak = y[14 * 28 + 14]!;
       assert.ok(peak < lastPeak, `sigma ${sigma}: peak ${peak}`);
       lastPeak = peak;
     }
@@ -161,8 +158,8 @@ describe("corruptions", () => {
     const tops = new Set<number>();
     const lefts = new Set<number>();
     for (let b = 0; b < n; b++) {
-      tops.add(top[b] as number);
-      lefts.add(left[b] as number);
+      tops.add(top[b]!);
+      lefts.add(left[b]!);
       for (let ch = 0; ch < c; ch++) {
         for (let i = 0; i < h; i++) {
           for (let j = 0; j < w; j++) {
@@ -199,7 +196,7 @@ describe("corruptions", () => {
     const xv = x.dataSync();
     for (const sigma of [0.1, 0.5]) {
       const y = values(() => new GaussianNoise({ sigma }).corrupt(x, 9));
-      const { mean, variance } = meanVar(y.map((v, i) => v - (xv[i] as number)));
+      const { mean, variance } = meanVar(y.map((v, i) => v - xv[i]!));
       // 39,200 draws: the mean's std is sigma / 198.
       assert.ok(Math.abs(mean) < (4 * sigma) / 198, `sigma ${sigma}: mean ${mean}`);
       assert.ok(Math.abs(variance / sigma ** 2 - 1) < 0.03, `sigma ${sigma}: variance ${variance}`);
@@ -235,7 +232,7 @@ describe("corruptions", () => {
       values(() => noise.corrupt(x, seeds.seed())),
     );
     xv.forEach((v, i) => {
-      const s = samples.map((d) => d[i] as number).sort((a, b) => a - b);
+      const s = samples.map((d) => d[i]!).sort((a, b) => a - b);
       assert.equal(s[(draws - 1) / 2], v, `pixel ${i}: median`);
       const mean = s.reduce((a, b) => a + b, 0) / draws;
       // E = (1 - p) x + p / 2; the mean of 301 draws has std < 0.02.

@@ -27,7 +27,7 @@ describe("data/image-tensor", () => {
       assert.equal(t.dtype, "float32");
       assert.deepEqual(Array.from(t.dataSync()), expected);
       // The tensor works in ops (the wasm heap write is seen by kernels).
-      const sum = tf.tidy(() => t.sum().dataSync()[0] as number);
+      const sum = tf.tidy(() => t.sum().dataSync()[0]!);
       assert.ok(Math.abs(sum - expected.reduce((a, b) => a + b, 0)) < 1e-4);
       t.dispose();
       assert.equal(tf.memory().numTensors, before);

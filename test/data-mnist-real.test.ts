@@ -56,12 +56,10 @@ describe("data on the real MNIST files (MNIST_DIR)", function () {
     assert.deepEqual(Array.from(test.labels.slice(0, 36)), FIRST_36_TEST_LABELS);
     assert.match(test.source, /\(MNIST_DIR\)$/);
     const counts = new Array<number>(10).fill(0);
-    test.labels.forEach((l) => counts[l]++);
+    test.labels.forEach((l) => counts[l]!++);
     assert.deepEqual(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     const [min, max, mean] = tf.tidy(() =>
-      [test.images.min(), test.images.max(), test.images.mean()].map(
-        (t) => t.dataSync()[0] as number,
-      ),
+      [test.images.min(), test.images.max(), test.images.mean()].map((t) => t.dataSync()[0]!),
     );
     assert.equal(min, 0);
     assert.equal(max, 1);
@@ -125,16 +123,13 @@ describe("data on the real MNIST files (MNIST_DIR)", function () {
     const key = (img: Uint8Array, label: number) =>
       `${label}:${Buffer.from(img).toString("base64")}`;
     for (let i = 0; i < 10000; i++) {
-      const k = key(images.subarray(i * 784, (i + 1) * 784), labels[i] as number);
+      const k = key(images.subarray(i * 784, (i + 1) * 784), labels[i]!);
       left.set(k, (left.get(k) ?? 0) + 1);
     }
     for (const split of ["train", "test"] as const) {
       const part = loadNpmMnist(split);
       for (let i = 0; i < part.labels.length; i++) {
-        const k = key(
-          part.images.pixels.subarray(i * 784, (i + 1) * 784),
-          part.labels[i] as number,
-        );
+        const k = key(part.images.pixels.subarray(i * 784, (i + 1) * 784), part.labels[i]!);
         const n = left.get(k);
         assert.ok(n, `${split} image ${i} (label ${part.labels[i]}) is not among the first 10,000`);
         left.set(k, n - 1);

@@ -19,7 +19,7 @@ describe("data/toy2d: the open circle", () => {
     const pts = openCirclePoints(2000, Rng.stream("c", 0));
     let minAngle = Infinity;
     for (let i = 0; i < 2000; i++) {
-      const [x, y] = [pts[2 * i] as number, pts[2 * i + 1] as number];
+      const [x, y] = [pts[2 * i]!, pts[2 * i + 1]!];
       assert.ok(Math.abs(Math.hypot(x, y) - 1) < 1e-6);
       minAngle = Math.min(minAngle, fromGap(x, y));
     }
@@ -46,7 +46,7 @@ describe("data/toy2d: the open circle", () => {
     assert.equal(s.accepted, 400);
     let left = 0;
     for (let i = 0; i < s.accepted; i++) {
-      const [x, y] = [s.points[2 * i] as number, s.points[2 * i + 1] as number];
+      const [x, y] = [s.points[2 * i]!, s.points[2 * i + 1]!];
       assert.ok(fromGap(x, y) >= GAP / 2 - 1e-6); // every sample is a data point
       if (x < 0) left++;
     }

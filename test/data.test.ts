@@ -116,8 +116,7 @@ describe("data loader on tiny IDX files", () => {
         assert.equal(ds.isSubset, false);
         const values = ds.images.dataSync();
         const px = pixelsOf(N);
-        for (let i = 0; i < px.length; i++)
-          assert.equal(values[i], Math.fround((px[i] as number) / 255));
+        for (let i = 0; i < px.length; i++) assert.equal(values[i], Math.fround(px[i]! / 255));
         ds.images.dispose();
         assert.equal(tf.memory().numTensors, before);
       }
@@ -427,7 +426,7 @@ describe("data loader on tiny IDX files", () => {
       // Per digit, the last FALLBACK_TEST_FRACTION of the package's images are the test part.
       const perDigit = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
       const testCounts = new Array<number>(10).fill(0);
-      test.labels.forEach((l) => testCounts[l]++);
+      test.labels.forEach((l) => testCounts[l]!++);
       assert.deepEqual(
         testCounts,
         perDigit.map((n) => Math.round(n * FALLBACK_TEST_FRACTION)),
@@ -437,7 +436,7 @@ describe("data loader on tiny IDX files", () => {
       // Restored bytes: every value is exactly k/255.
       const v = test.images.dataSync();
       for (let i = 0; i < v.length; i += 97) {
-        const k = Math.round((v[i] as number) * 255);
+        const k = Math.round(v[i]! * 255);
         assert.equal(v[i], Math.fround(k / 255));
       }
       // Deterministic: same order on a second load.

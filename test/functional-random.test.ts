@@ -114,7 +114,7 @@ describe("functional: random cases against the plain references and tf.grad", ()
       };
       const x = randomNested(rng, [c.w]) as number[];
       const k = randomNested(rng, [c.k]) as number[];
-      const expected = convTranspose1dReference([[x]], [[k]], null, opts)[0]?.[0] as number[];
+      const expected = convTranspose1dReference([[x]], [[k]], null, opts)[0]![0]!;
       if (expected.length < 1) continue;
       const terms = transposedConvTerms(x, k, opts);
       assert.equal(terms.rows.length, c.w + 1);
@@ -263,8 +263,8 @@ describe("functional: random cases against the plain references and tf.grad", ()
             .mul(dy)
             .sum(),
         )(x);
-        const lhs = op(x).mul(dy).sum().dataSync()[0] as number;
-        const rhs = x.mul(grad).sum().dataSync()[0] as number;
+        const lhs = op(x).mul(dy).sum().dataSync()[0]!;
+        const rhs = x.mul(grad).sum().dataSync()[0]!;
         assert.ok(
           Math.abs(lhs - rhs) < 1e-3 * Math.max(1, Math.abs(lhs)),
           `${name}: ${lhs} vs ${rhs}`,
@@ -306,7 +306,7 @@ describe("functional: random cases against the plain references and tf.grad", ()
       const eps = 1e-2;
       const bump = tf.oneHot([4], 18).reshape([2, 1, 3, 3]).mul(eps) as tf.Tensor4D;
       const numeric = (f(x, w.add(bump)).arraySync() - f(x, w.sub(bump)).arraySync()) / (2 * eps);
-      const analytic = (gw?.reshape([-1]).arraySync() as number[])[4] as number;
+      const analytic = (gw?.reshape([-1]).arraySync() as number[])[4]!;
       assert.ok(
         Math.abs(numeric - analytic) < 1e-2 * Math.max(1, Math.abs(analytic)),
         `${numeric} vs ${analytic}`,

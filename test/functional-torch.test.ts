@@ -104,7 +104,7 @@ describe(`functional: agreement with PyTorch ${fixture.torch} outputs`, () => {
         assert.deepEqual(y.shape, expected.shape);
         const got = y.dataSync();
         expected.values.forEach((v, i) => {
-          assert.ok(Math.abs((got[i] as number) - v) < 1e-4, `element ${i}: ${got[i]} vs ${v}`);
+          assert.ok(Math.abs(got[i]! - v) < 1e-4, `element ${i}: ${got[i]} vs ${v}`);
         });
       });
       assert.equal(tf.memory().numTensors, before);

@@ -85,7 +85,7 @@ describe("functional: the lecture's examples", () => {
     ]);
     const bilinear = interpolate(x, { scaleFactor: 3, mode: "bilinear" });
     const nearest = interpolate(x, { scaleFactor: 3, mode: "nearest" });
-    const b = (bilinear.arraySync() as number[][][][])[0]?.[0] as number[][];
+    const b = (bilinear.arraySync() as number[][][][])[0]![0]!;
     const lecture = [
       [1.0, 1.0, 1.3333, 1.6667, 2.0, 2.0],
       [1.0, 1.0, 1.3333, 1.6667, 2.0, 2.0],

@@ -186,9 +186,7 @@ for (const backend of ["wasm", "native"] as TestBackend[]) {
         const rank = 1 + rng.int(4);
         const shape = Array.from({ length: rank }, () => 1 + rng.int(6));
         const begin = shape.map((n) => rng.int(n));
-        const sz = shape.map((n, k) =>
-          rng.next() < 0.3 ? -1 : 1 + rng.int(n - (begin[k] as number)),
-        );
+        const sz = shape.map((n, k) => (rng.next() < 0.3 ? -1 : 1 + rng.int(n - begin[k]!)));
         const dtype = (["float32", "int32", "bool"] as const)[c % 3]!;
         const values = Array.from({ length: size(shape) }, () => rng.int(5) - 2);
         const run = () => [tf.slice(tf.tensor(values, shape, dtype), begin, sz)];
@@ -249,7 +247,7 @@ for (const backend of ["wasm", "native"] as TestBackend[]) {
                 [1, 0],
                 [1, 1],
               ] as const) {
-                want += rv[((n * 10 + 2 * i + di) * 10 + 2 * j + dj) * C + c] as number;
+                want += rv[((n * 10 + 2 * i + di) * 10 + 2 * j + dj) * C + c]!;
               }
               assert.equal(g![((n * 5 + i) * 5 + j) * C + c], want);
             }
@@ -266,7 +264,7 @@ for (const backend of ["wasm", "native"] as TestBackend[]) {
         const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
           tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 3, "valid")),
         )([x, w]);
-        return [gx, gw, gx.slice([0, 10, 0, 0], [2, 1, 11, 3])];
+        return [gx!, gw!, gx!.slice([0, 10, 0, 0], [2, 1, 11, 3])];
       };
       const want = await on("cpu", run);
       const got = await on(backend, run);

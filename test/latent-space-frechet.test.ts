@@ -30,7 +30,7 @@ function randomSpd(n: number, rng: Rng, eps = 0.1): number[] {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
-      for (let k = 0; k < n; k++) s += (a[i * n + k] as number) * (a[j * n + k] as number);
+      for (let k = 0; k < n; k++) s += a[i * n + k]! * a[j * n + k]!;
       c.push(s / n + (i === j ? eps : 0));
     }
   }
@@ -45,19 +45,15 @@ function rotate(m: FeatureMoments, r: Float64Array): FeatureMoments {
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < n; k++) {
-      mean[i] = (mean[i] as number) + (r[i * n + k] as number) * (m.mean[k] as number);
+      mean[i] = mean[i]! + r[i * n + k]! * m.mean[k]!;
       for (let j = 0; j < n; j++) {
-        rc[i * n + j] =
-          (rc[i * n + j] as number) +
-          (r[i * n + k] as number) * (m.covariance[k * n + j] as number);
+        rc[i * n + j] = rc[i * n + j]! + r[i * n + k]! * m.covariance[k * n + j]!;
       }
     }
   }
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++)
-      for (let k = 0; k < n; k++)
-        out[i * n + j] =
-          (out[i * n + j] as number) + (rc[i * n + k] as number) * (r[j * n + k] as number);
+      for (let k = 0; k < n; k++) out[i * n + j] = out[i * n + j]! + rc[i * n + k]! * r[j * n + k]!;
   return { mean, covariance: out, dim: n };
 }
 

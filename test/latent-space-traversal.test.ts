@@ -60,13 +60,13 @@ describe("metrics/stroke", () => {
     const s = strokeStatistics(x);
     assert.deepEqual(Array.from(s.ink), [0.5, 7, 8, 8, 21, 0]);
     assert.deepEqual(Array.from(s.slant).slice(0, 2), [0, 0]);
-    close(s.slant[2] as number, 1, 1e-12, "slant /");
-    close(s.slant[3] as number, -1, 1e-12, "slant \\");
-    close(s.slant[4] as number, 1, 1e-12, "slant block");
-    close(s.width[1] as number, 0, 1e-12, "bar width");
-    close(s.width[2] as number, 0, 1e-7, "line width");
-    close(s.width[4] as number, Math.sqrt(2 / 3), 1e-12, "block width, deskewed");
-    close(s.height[1] as number, 2, 1e-12, "bar height: std of 7 rows"); // (49 - 1) / 12 = 4
+    close(s.slant[2]!, 1, 1e-12, "slant /");
+    close(s.slant[3]!, -1, 1e-12, "slant \\");
+    close(s.slant[4]!, 1, 1e-12, "slant block");
+    close(s.width[1]!, 0, 1e-12, "bar width");
+    close(s.width[2]!, 0, 1e-7, "line width");
+    close(s.width[4]!, Math.sqrt(2 / 3), 1e-12, "block width, deskewed");
+    close(s.height[1]!, 2, 1e-12, "bar height: std of 7 rows"); // (49 - 1) / 12 = 4
     assert.deepEqual(
       [s.width[0], s.height[0], s.slant[5], s.width[5], s.height[5]],
       [0, 0, 0, 0, 0],
@@ -80,9 +80,8 @@ describe("metrics/stroke", () => {
     );
     const x = batch([block, block.map((v) => 0.25 * v)]);
     const s = strokeStatistics(x);
-    close(s.ink[1] as number, 0.25 * (s.ink[0] as number), 1e-12, "ink");
-    for (const k of ["slant", "width", "height"] as const)
-      close(s[k][1] as number, s[k][0] as number, 1e-12, k);
+    close(s.ink[1]!, 0.25 * s.ink[0]!, 1e-12, "ink");
+    for (const k of ["slant", "width", "height"] as const) close(s[k][1]!, s[k][0]!, 1e-12, k);
     const nhwc = tf.zeros([2, S, S, 1]) as tf.Tensor4D;
     assert.throws(() => strokeStatistics(nhwc), /\[N, 1, H, W\]/);
     tf.dispose([x, nhwc]);
@@ -167,7 +166,7 @@ describe("metrics/disentanglement", () => {
   const classifySynthetic = (x: tf.Tensor4D): Int32Array => {
     const p = x.dataSync();
     return Int32Array.from({ length: x.shape[0] }, (_, i) =>
-      (p[i * S * S + 9 * S + 8] as number) > 0 ? 0 : 1,
+      p[i * S * S + 9 * S + 8]! > 0 ? 0 : 1,
     );
   };
 

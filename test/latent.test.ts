@@ -35,8 +35,8 @@ describe("models/latent", () => {
     ]);
     const fit = gaussianFit(codes);
     assert.deepEqual(fit.mean, [2, 2]);
-    close(fit.std[0] as number, 2, 1e-12, "std 0"); // (4 + 0 + 4) / 2 = 4
-    close(fit.std[1] as number, Math.sqrt(3), 1e-12, "std 1"); // (1 + 1 + 4) / 2 = 3
+    close(fit.std[0]!, 2, 1e-12, "std 0"); // (4 + 0 + 4) / 2 = 4
+    close(fit.std[1]!, Math.sqrt(3), 1e-12, "std 1"); // (1 + 1 + 4) / 2 = 3
     const codes4 = tf.reshape(codes, [3, 2, 1, 1]) as tf.Tensor4D;
     assert.deepEqual(gaussianFit(codes4), fit);
     tf.dispose([codes, codes4]);
@@ -51,10 +51,10 @@ describe("models/latent", () => {
     assert.deepEqual(z.shape, [20000, 3, 1, 1]);
     const fit = gaussianFit(z);
     model.mean.forEach((m, j) => {
-      const s = model.std[j] as number;
+      const s = model.std[j]!;
       // 5 standard errors of the mean and of the std.
-      close(fit.mean[j] as number, m, (5 * s) / Math.sqrt(20000), `mean ${j}`);
-      close(fit.std[j] as number, s, (5 * s) / Math.sqrt(2 * 20000), `std ${j}`);
+      close(fit.mean[j]!, m, (5 * s) / Math.sqrt(20000), `mean ${j}`);
+      close(fit.std[j]!, s, (5 * s) / Math.sqrt(2 * 20000), `std ${j}`);
     });
     const again = sampleGaussian(model, 5, new Rng(4));
     const other = sampleGaussian(model, 5, new Rng(5));
@@ -98,11 +98,9 @@ describe("models/latent", () => {
     for (let p = 0; p < 3; p++) {
       assert.deepEqual(g[p * 5], a[p], `pair ${p}, alpha 0 = g(f(x))`);
       assert.deepEqual(g[p * 5 + 4], b[p], `pair ${p}, alpha 1 = g(f(x'))`);
-      const flatG = (g[p * 5 + 2] as number[][][]).flat(2);
-      const flatM = (m[p] as number[][][]).flat(2);
-      flatG.forEach((v, i) =>
-        close(v, flatM[i] as number, 1e-6, `pair ${p}, alpha 0.5, pixel ${i}`),
-      );
+      const flatG = g[p * 5 + 2]!.flat(2);
+      const flatM = m[p]!.flat(2);
+      flatG.forEach((v, i) => close(v, flatM[i]!, 1e-6, `pair ${p}, alpha 0.5, pixel ${i}`));
     }
     assert.throws(
       () => latentInterpolation(codec, x, train, alphas),

@@ -16,11 +16,11 @@ describe("metrics/per-image", () => {
       [3, 1, 4, 4],
     );
     const p = psnrPerImage(x, y);
-    [20, 40, 6.0206].forEach((db, i) => assert.ok(Math.abs((p[i] as number) - db) < 1e-3));
+    [20, 40, 6.0206].forEach((db, i) => assert.ok(Math.abs(p[i]! - db) < 1e-3));
     assert.equal(psnrPerImage(x, x)[0], Infinity);
     // Peak 255: the same error scaled by 255 gives the same PSNR.
     const y255 = tf.mul(y, 255);
-    assert.ok(Math.abs((psnrPerImage(x, y255, 255)[0] as number) - 20) < 1e-3);
+    assert.ok(Math.abs(psnrPerImage(x, y255, 255)[0]! - 20) < 1e-3);
     tf.dispose([x, y, y255]);
   });
 

@@ -49,7 +49,7 @@ describe("metrics/reconstruction", () => {
   it("msePerPixel matches a direct mean on 10,000 random images batched by 777", () => {
     const x = tf.randomUniform([10000, 1, 5, 5], 0, 1, "float32", 1);
     const y = tf.randomUniform([10000, 1, 5, 5], 0, 1, "float32", 2);
-    const direct = tf.tidy(() => tf.mean(tf.squaredDifference(x, y)).dataSync()[0] as number);
+    const direct = tf.tidy(() => tf.mean(tf.squaredDifference(x, y)).dataSync()[0]!);
     close(msePerPixel(x, y, 777), direct, 1e-6, "batched vs direct");
     // Two independent U(0, 1): E[(x - y)^2] = 1/6.
     close(direct, 1 / 6, 3e-3, "expected value");
@@ -66,7 +66,7 @@ describe("metrics/reconstruction", () => {
       batchSizes.push(b.shape[0]);
       return tf.zerosLike(b);
     };
-    const meanSquare = tf.tidy(() => tf.mean(tf.square(x)).dataSync()[0] as number);
+    const meanSquare = tf.tidy(() => tf.mean(tf.square(x)).dataSync()[0]!);
     close(reconstructionMsePerPixel(zero, x, 3), meanSquare, 1e-7, "zero model");
     assert.deepEqual(batchSizes, [3, 3, 3, 1]);
     close(

@@ -45,7 +45,7 @@ function assertClose(actual: tf.Tensor, expected: tf.Tensor | Nested, tol = 1e-4
   const e = expected instanceof tf.Tensor ? expected : tf.tensor(expected as number[]);
   try {
     assert.deepEqual(actual.shape, e.shape);
-    const worst = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, e))).dataSync()[0] as number);
+    const worst = tf.tidy(() => tf.max(tf.abs(tf.sub(actual, e))).dataSync()[0]!);
     assert.ok(worst <= tol, `max abs difference ${worst}`);
   } finally {
     if (!(expected instanceof tf.Tensor)) e.dispose();

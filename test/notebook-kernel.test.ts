@@ -76,6 +76,18 @@ function session(steps: Step[], env: Record<string, string>): CellResult[] {
   }
 }
 
+/** The session's cell records under the names given, in order; fails on another count. */
+function named<const N extends readonly string[]>(
+  results: CellResult[],
+  names: N,
+): Record<N[number], CellResult> {
+  assert.equal(results.length, names.length, `records for ${names.join(", ")}`);
+  return Object.fromEntries(names.map((name, i) => [name, results[i]])) as Record<
+    N[number],
+    CellResult
+  >;
+}
+
 function files(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true }).map(String);
@@ -142,38 +154,41 @@ describe("notebooks in a live kernel (jupyter_client)", function () {
       DLC_FIGURES_DIR: figures,
       MNIST_DIR: process.env.MNIST_DIR ?? "",
     };
-    const [setup, training, after, continuation, alive, short] = session(
-      [
-        { code: SETUP, label: "setup" },
-        {
-          code: `const a = await nb.trainOrLoad({ ...spec, name: "tiny" });`,
-          label: "training",
-          interrupt_after: 6,
-        },
-        // tslab aborts what is queued in the 200 ms after an error (Run All stops there).
-        { sleep: 1 },
-        {
-          code: `console.log(JSON.stringify({ left: tf.memory().numTensors - tensorsBefore }));`,
-          label: "after",
-        },
-        // An interrupt outside any training ends the cell at once (tslab); the rest of the
-        // cell, still running, must not start a training in the background.
-        {
-          code:
-            `await new Promise((r) => setTimeout(r, 3000));\n` +
-            `const b = await nb.trainOrLoad({ ...spec, name: "tiny-b" });`,
-          label: "continuation",
-          interrupt_after: 1,
-        },
-        { sleep: 6 },
-        { code: `console.log("alive", 1 + 1);`, label: "alive" },
-        // A later cell trains normally, and saves.
-        {
-          code: `const c = await nb.trainOrLoad({ ...spec, name: "tiny-c", maxSteps: 50 });`,
-          label: "short",
-        },
-      ],
-      env,
+    const { setup, training, after, continuation, alive, short } = named(
+      session(
+        [
+          { code: SETUP, label: "setup" },
+          {
+            code: `const a = await nb.trainOrLoad({ ...spec, name: "tiny" });`,
+            label: "training",
+            interrupt_after: 6,
+          },
+          // tslab aborts what is queued in the 200 ms after an error (Run All stops there).
+          { sleep: 1 },
+          {
+            code: `console.log(JSON.stringify({ left: tf.memory().numTensors - tensorsBefore }));`,
+            label: "after",
+          },
+          // An interrupt outside any training ends the cell at once (tslab); the rest of the
+          // cell, still running, must not start a training in the background.
+          {
+            code:
+              `await new Promise((r) => setTimeout(r, 3000));\n` +
+              `const b = await nb.trainOrLoad({ ...spec, name: "tiny-b" });`,
+            label: "continuation",
+            interrupt_after: 1,
+          },
+          { sleep: 6 },
+          { code: `console.log("alive", 1 + 1);`, label: "alive" },
+          // A later cell trains normally, and saves.
+          {
+            code: `const c = await nb.trainOrLoad({ ...spec, name: "tiny-c", maxSteps: 50 });`,
+            label: "short",
+          },
+        ],
+        env,
+      ),
+      ["setup", "training", "after", "continuation", "alive", "short"],
     );
     assert.equal(setup.status, "ok", show(setup));
 
@@ -272,8 +287,16 @@ console.log(JSON.stringify({ left, grad: Array.from(g.grads[v.name]!.dataSync())
       ],
       { MNIST_DIR: process.env.MNIST_DIR ?? "" },
     );
-    const [setup, codes, after, eigen, afterEigen, sync, afterSync, memory] =
-      results as CellResult[] & { length: 8 };
+    const { setup, codes, after, eigen, afterEigen, sync, afterSync, memory } = named(results, [
+      "setup",
+      "codes",
+      "after",
+      "eigen",
+      "afterEigen",
+      "sync",
+      "afterSync",
+      "memory",
+    ]);
     assert.equal(setup.status, "ok", show(setup));
     for (const [cell, called, next] of [
       [codes, "mapBatches, at batch \\d+ of 1000", after],
@@ -355,7 +378,7 @@ function f(n: Count): Count {
     });
     // c ran synchronously: b's reply, then c's busy, came before it ran, not when it ended.
     const [b, c] = [runAll[1], runAll[2]] as [CellResult, CellResult];
-    const cBusy = c.statuses.find(([, s]) => s === "busy")?.[2] as number;
+    const cBusy = c.statuses.find(([, s]) => s === "busy")?.[2]!;
     assert.ok((b.replied_at as number) < (c.replied_at as number) - 1.5, JSON.stringify(order));
     assert.ok(cBusy < (c.replied_at as number) - 1.5, JSON.stringify(order));
     const [define, call] = results.slice(4) as [CellResult, CellResult];
@@ -378,12 +401,15 @@ function f(n: Count): Count {
     // Past 512, and under the 1,000 messages a PUB socket queues for a slow reader before it
     // drops (ZeroMQ's high-water mark, by design: 1,500 lost some on a loaded machine).
     const n = 800;
-    const [burst, alive] = session(
-      [
-        { code: `for (let i = 0; i < ${n}; i++) console.log(i);`, label: "burst", timeout: 120 },
-        { code: `console.log("alive");`, label: "alive" },
-      ],
-      {},
+    const { burst, alive } = named(
+      session(
+        [
+          { code: `for (let i = 0; i < ${n}; i++) console.log(i);`, label: "burst", timeout: 120 },
+          { code: `console.log("alive");`, label: "alive" },
+        ],
+        {},
+      ),
+      ["burst", "alive"],
     );
     assert.equal(burst.status, "ok", show(burst));
     const lines = burst.stdout.trim().split("\n");

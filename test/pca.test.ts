@@ -11,7 +11,7 @@ function close(actual: number, expected: number, tol: number, what: string): voi
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>, offA = 0, offB = 0, n = a.length): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += (a[offA + i] as number) * (b[offB + i] as number);
+  for (let i = 0; i < n; i++) s += a[offA + i]! * b[offB + i]!;
   return s;
 }
 
@@ -23,12 +23,11 @@ function randomOrthogonal(n: number, rng: Rng): Float64Array {
     for (let pass = 0; pass < 2; pass++) {
       for (let j = 0; j < k; j++) {
         const p = dot(q, q, k * n, j * n, n);
-        for (let i = 0; i < n; i++)
-          q[k * n + i] = (q[k * n + i] as number) - p * (q[j * n + i] as number);
+        for (let i = 0; i < n; i++) q[k * n + i] = q[k * n + i]! - p * q[j * n + i]!;
       }
     }
     const norm = Math.sqrt(dot(q, q, k * n, k * n, n));
-    for (let i = 0; i < n; i++) q[k * n + i] = (q[k * n + i] as number) / norm;
+    for (let i = 0; i < n; i++) q[k * n + i] = q[k * n + i]! / norm;
   }
   return q;
 }
@@ -41,11 +40,9 @@ function correlatedImages(n: number, h: number, w: number, rng: Rng): tf.Tensor4
   for (let s = 0; s < n; s++) {
     for (let k = 0; k < dim; k++) {
       const c = rng.normal(0, 2 / (1 + k));
-      for (let i = 0; i < dim; i++)
-        data[s * dim + i] = (data[s * dim + i] as number) + c * (q[k * dim + i] as number);
+      for (let i = 0; i < dim; i++) data[s * dim + i] = data[s * dim + i]! + c * q[k * dim + i]!;
     }
-    for (let i = 0; i < dim; i++)
-      data[s * dim + i] = (data[s * dim + i] as number) + 0.3 + 0.01 * i;
+    for (let i = 0; i < dim; i++) data[s * dim + i] = data[s * dim + i]! + 0.3 + 0.01 * i;
   }
   return tf.tensor4d(data, [n, 1, h, w]);
 }
@@ -54,13 +51,13 @@ describe("models/pca: symmetricEigen", () => {
   it("2x2 matches the closed form, with the largest-magnitude component positive", () => {
     // [[2, 1], [1, 2]]: eigenvalues 3 and 1, eigenvectors (1, 1)/sqrt2 and (1, -1)/sqrt2 up to sign.
     const { values, vectors } = symmetricEigen([2, 1, 1, 2], 2);
-    close(values[0] as number, 3, 1e-14, "lambda1");
-    close(values[1] as number, 1, 1e-14, "lambda2");
-    close(vectors[0] as number, Math.SQRT1_2, 1e-14, "v1[0]");
-    close(vectors[1] as number, Math.SQRT1_2, 1e-14, "v1[1]");
+    close(values[0]!, 3, 1e-14, "lambda1");
+    close(values[1]!, 1, 1e-14, "lambda2");
+    close(vectors[0]!, Math.SQRT1_2, 1e-14, "v1[0]");
+    close(vectors[1]!, Math.SQRT1_2, 1e-14, "v1[1]");
     // Tie in magnitude: the first component is the positive one.
-    close(vectors[2] as number, Math.SQRT1_2, 1e-14, "v2[0]");
-    close(vectors[3] as number, -Math.SQRT1_2, 1e-14, "v2[1]");
+    close(vectors[2]!, Math.SQRT1_2, 1e-14, "v2[0]");
+    close(vectors[3]!, -Math.SQRT1_2, 1e-14, "v2[1]");
   });
 
   it("tridiagonal (2, -1): eigenvalues 2 - 2cos(k pi / (n+1)), eigenvectors sin(j k pi / (n+1))", () => {
@@ -73,7 +70,7 @@ describe("models/pca: symmetricEigen", () => {
     const { values, vectors } = symmetricEigen(a, n);
     for (let r = 0; r < n; r++) {
       const k = n - r; // decreasing order
-      close(values[r] as number, 2 - 2 * Math.cos((k * Math.PI) / (n + 1)), 1e-12, `lambda ${r}`);
+      close(values[r]!, 2 - 2 * Math.cos((k * Math.PI) / (n + 1)), 1e-12, `lambda ${r}`);
       const exact = Float64Array.from({ length: n }, (_, j) =>
         Math.sin(((j + 1) * k * Math.PI) / (n + 1)),
       );
@@ -94,14 +91,13 @@ describe("models/pca: symmetricEigen", () => {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let k = 0; k < n; k++)
-          s += (q[k * n + i] as number) * (lambda[k] as number) * (q[k * n + j] as number);
+        for (let k = 0; k < n; k++) s += q[k * n + i]! * lambda[k]! * q[k * n + j]!;
         a[i * n + j] = s;
       }
     }
     const { values, vectors } = symmetricEigen(a, n);
     const sorted = [...lambda].sort((x, y) => y - x);
-    sorted.forEach((l, k) => close(values[k] as number, l, 1e-12, `lambda ${k}`));
+    sorted.forEach((l, k) => close(values[k]!, l, 1e-12, `lambda ${k}`));
     for (let k = 0; k < n; k++) {
       for (let l = 0; l <= k; l++)
         close(dot(vectors, vectors, k * n, l * n, n), k === l ? 1 : 0, 1e-12, `<v${k}, v${l}>`);
@@ -109,7 +105,7 @@ describe("models/pca: symmetricEigen", () => {
       for (let i = 0; i < n; i++) {
         close(
           dot(a, vectors, i * n, k * n, n),
-          (values[k] as number) * (vectors[k * n + i] as number),
+          values[k]! * vectors[k * n + i]!,
           1e-12,
           `residual ${k},${i}`,
         );
@@ -142,9 +138,8 @@ describe("models/pca: PCA", () => {
     const data = new Float32Array(8 * 6);
     for (let s = 0; s < 8; s++) {
       for (let i = 0; i < 6; i++) {
-        let v = m[i] as number;
-        for (let k = 0; k < 3; k++)
-          v += (scales[k] as number) * h8(s, k + 1) * (q[k * 6 + i] as number);
+        let v = m[i]!;
+        for (let k = 0; k < 3; k++) v += scales[k]! * h8(s, k + 1) * q[k * 6 + i]!;
         data[s * 6 + i] = v;
       }
     }
@@ -152,8 +147,8 @@ describe("models/pca: PCA", () => {
     const pca = PCA.fit(x, 3);
     try {
       const expected = [9, 1, 0.01, 0, 0, 0];
-      expected.forEach((l, k) => close(pca.eigenvalues[k] as number, l, 1e-5, `eigenvalue ${k}`));
-      m.forEach((v, i) => close(pca.mean[i] as number, v, 1e-6, `mean ${i}`));
+      expected.forEach((l, k) => close(pca.eigenvalues[k]!, l, 1e-5, `eigenvalue ${k}`));
+      m.forEach((v, i) => close(pca.mean[i]!, v, 1e-6, `mean ${i}`));
       for (let k = 0; k < 3; k++) {
         close(
           Math.abs(dot(pca.components, q, k * 6, k * 6, 6)),
@@ -180,7 +175,7 @@ describe("models/pca: PCA", () => {
       // The spectrum accounts for the whole variance: trace(C) = sum of eigenvalues.
       const { covariance, dim } = meanAndCovariance(x);
       let trace = 0;
-      for (let i = 0; i < dim; i++) trace += covariance[i * dim + i] as number;
+      for (let i = 0; i < dim; i++) trace += covariance[i * dim + i]!;
       close(full.trainMsePerPixel(0) * dim, trace, 1e-9 * trace, "sum of eigenvalues vs trace");
       let previous = Infinity;
       for (const d of [1, 2, 5, 10, 19]) {
@@ -220,7 +215,7 @@ describe("models/pca: PCA", () => {
         const proj = tf.matMul(tf.matMul(tf.sub(flat, mean), basis, false, true), basis);
         return tf.mean(tf.squaredDifference(tf.add(proj, mean), flat));
       });
-      assert.ok(mse < (other.dataSync()[0] as number), "PCA error below a random 3-d subspace");
+      assert.ok(mse < other.dataSync()[0]!, "PCA error below a random 3-d subspace");
       other.dispose();
     } finally {
       pca.dispose();
@@ -242,13 +237,8 @@ describe("models/pca: PCA", () => {
       mean.forEach((v, k) => close(v, 0, 1e-5, `code mean ${k}`));
       for (let k = 0; k < 4; k++) {
         for (let l = 0; l < 4; l++) {
-          const expected = k === l ? (pca.eigenvalues[k] as number) : 0;
-          close(
-            (cov[k] as number[])[l] as number,
-            expected,
-            1e-4 * (pca.eigenvalues[0] as number),
-            `cov ${k},${l}`,
-          );
+          const expected = k === l ? pca.eigenvalues[k]! : 0;
+          close(cov[k]![l]!, expected, 1e-4 * pca.eigenvalues[0]!, `cov ${k},${l}`);
         }
       }
       tf.dispose([z, codes]);
@@ -321,11 +311,8 @@ describe("models/pca: PCA", () => {
       // Sign convention: each component's largest-magnitude entry is positive.
       for (let k = 0; k < 5; k++) {
         const row = Array.from(a.components.subarray(k * 12, (k + 1) * 12));
-        const big = row.reduce(
-          (best, v, i) => (Math.abs(v) > Math.abs(row[best] as number) ? i : best),
-          0,
-        );
-        assert.ok((row[big] as number) > 0, `component ${k} sign`);
+        const big = row.reduce((best, v, i) => (Math.abs(v) > Math.abs(row[best]!) ? i : best), 0);
+        assert.ok(row[big]! > 0, `component ${k} sign`);
       }
     } finally {
       tf.dispose([x]);

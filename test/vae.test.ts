@@ -29,7 +29,7 @@ const ctx = (training: boolean, seed = 7): StepContext => ({
   step: 1,
 });
 
-const value = (t: tf.Tensor): number => t.dataSync()[0] as number;
+const value = (t: tf.Tensor): number => t.dataSync()[0]!;
 
 /** Sets the encoder's last conv so that mu = mu0 + (untouched) and logvar = logvar0 exactly. */
 function setPosteriorBias(vae: VAE, mu0: number | null, logvar0: number): void {

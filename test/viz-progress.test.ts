@@ -29,7 +29,7 @@ describe("viz/progress", () => {
     progress.finish("done");
     assert.ok(out.length >= 12 && out.length <= 13, `got ${out.length} lines`);
     assert.ok(out.every((s) => s.endsWith("\n") && !s.slice(0, -1).includes("\n")));
-    const last = out[out.length - 1];
+    const last = out[out.length - 1]!;
     assert.match(last, /^train \[#{20}\]  100%  1000 img\/s  1m00s total  done\n$/);
   });
 
@@ -50,7 +50,7 @@ describe("viz/progress", () => {
     progress.finish();
     assert.ok(out.length <= 102, `got ${out.length} writes`);
     assert.ok(out.slice(0, -1).every((s) => s.startsWith("\r") && !s.includes("\n")));
-    assert.ok(out[out.length - 1].endsWith("\n"));
+    assert.ok(out[out.length - 1]!.endsWith("\n"));
   });
 
   it("rejects bad input and update after finish", () => {
@@ -104,13 +104,13 @@ describe("viz/progress", () => {
       assert.ok(line.length <= 100, `${line.length} characters: ${line}`);
       assert.ok(!line.includes("\n"), "one line");
     }
-    const mid = lines[Math.floor(lines.length / 2)];
+    const mid = lines[Math.floor(lines.length / 2)]!;
     assert.match(
       mid,
       /^AE d=32 epoch [12]\/2 \[[#.]{20}\]  \d+%  238 img\/s  \S+ s?\s?left  loss [\d.]+$/,
     );
     assert.equal(mid.match(/loss/g)?.length, 1, "the loss once");
-    assert.ok(lines[lines.length - 1].endsWith("…"), "a long summary is cut, not wrapped");
+    assert.ok(lines[lines.length - 1]!.endsWith("…"), "a long summary is cut, not wrapped");
   });
 
   it("an interrupted training's summary fits whole, in place of the epoch, loss and rate", () => {
@@ -155,9 +155,9 @@ describe("viz/progress", () => {
     const lines = shown(out);
     assert.equal(lines.length, 2);
     for (const line of lines) assert.ok(line.length <= 75, `${line.length}: ${line}`);
-    assert.match(lines[1], /250 img\/s  2\.0 s total  loss 0\.25$/, "later metrics dropped first");
+    assert.match(lines[1]!, /250 img\/s  2\.0 s total  loss 0\.25$/, "later metrics dropped first");
     assert.match(
-      lines[1],
+      lines[1]!,
       /^a rather long… epoch 1 \[#{5}\.{5}\]  50%/,
       "label cut before the loss",
     );

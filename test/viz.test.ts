@@ -63,7 +63,9 @@ function decodePng(png: Uint8Array): RasterImage {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
       assert.equal(body[8], 8, "bit depth");
-      channels = ({ 0: 1, 2: 3, 6: 4 } as Record<number, 1 | 3 | 4>)[body[9]];
+      const perType = ({ 0: 1, 2: 3, 6: 4 } as Record<number, 1 | 3 | 4>)[body[9]!];
+      assert.ok(perType !== undefined, `colour type ${body[9]}`);
+      channels = perType;
       assert.equal(body[12], 0, "interlace");
     }
     if (type === "IDAT") idat.push(body);
@@ -74,12 +76,12 @@ function decodePng(png: Uint8Array): RasterImage {
   const stride = width * channels;
   const data = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
+    const filter = raw[y * (stride + 1)]!;
     for (let i = 0; i < stride; i++) {
-      const x = raw[y * (stride + 1) + 1 + i];
-      const a = i >= channels ? data[y * stride + i - channels] : 0;
-      const b = y > 0 ? data[(y - 1) * stride + i] : 0;
-      const c = y > 0 && i >= channels ? data[(y - 1) * stride + i - channels] : 0;
+      const x = raw[y * (stride + 1) + 1 + i]!;
+      const a = i >= channels ? data[y * stride + i - channels]! : 0;
+      const b = y > 0 ? data[(y - 1) * stride + i]! : 0;
+      const c = y > 0 && i >= channels ? data[(y - 1) * stride + i - channels]! : 0;
       const p = a + b - c;
       const paeth =
         Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
@@ -181,13 +183,13 @@ describe("viz/grid", () => {
     );
     // Image 13 (row 1, column 1), source pixel (3, 5) -> output (2 + 58 + 6, 2 + 78 + 20 + 10).
     const [v] = pixel(grid, 2 + 58 + 6 + 1, 2 + 78 + TITLE_HEIGHT + 10 + 1);
-    assert.equal(v, grayLevel(images[13][5 * 28 + 3], 0, 1));
+    assert.equal(v, grayLevel(images[13]![5 * 28 + 3]!, 0, 1));
     assert.deepEqual(pixel(grid, 0, 0), [255], "padding is white");
     // The title strips hold dark text pixels, the padding between cells does not.
     const strip = (y0: number) =>
       Array.from(
         { length: TITLE_HEIGHT * 200 },
-        (_, i) => pixel(grid, 2 + (i % 200), y0 + Math.floor(i / 200))[0],
+        (_, i) => pixel(grid, 2 + (i % 200), y0 + Math.floor(i / 200))[0]!,
       );
     assert.ok(Math.min(...strip(2)) < 80, "row title drawn");
     assert.deepEqual(imageGrid(images, { rows: 3, titles }), png, "same bytes on a second call");
@@ -203,7 +205,7 @@ describe("viz/grid", () => {
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(pngs[1], pngs[0]);
     assert.deepEqual(pngs[2], pngs[0]);
-    const grid = decodePng(pngs[0]);
+    const grid = decodePng(pngs[0]!);
     assert.deepEqual([grid.width, grid.height], [2 + 5 * 14, 2 + 14]);
     tf.dispose([a, b, c]);
   });
@@ -253,7 +255,7 @@ describe("viz/grid", () => {
     const xs: number[] = [];
     for (let y = Math.max(0, y0); y < Math.min(image.height, y1); y++)
       for (let x = Math.max(0, x0); x < Math.min(image.width, x1); x++)
-        if (pixel(image, x, y)[0] < 128) xs.push(x);
+        if (pixel(image, x, y)[0]! < 128) xs.push(x);
     return xs;
   }
 
@@ -270,10 +272,10 @@ describe("viz/grid", () => {
     // The SVG text before rasterising: exactly the title, escaped, centred, bold.
     const texts = [...svg.matchAll(/<text ([^>]*)>([^<]*)<\/text>/g)];
     assert.equal(texts.length, 1);
-    assert.equal(texts[0][2], "g∘f(X) (CNN, d = 8) &lt;&amp;&gt;");
-    assert.match(texts[0][1], /font-weight="bold"/);
-    assert.match(texts[0][1], /text-anchor="middle"/);
-    assert.equal(layout.cells[0].y, 2 + TITLE_BAND, "images start under the title band");
+    assert.equal(texts[0]![2], "g∘f(X) (CNN, d = 8) &lt;&amp;&gt;");
+    assert.match(texts[0]![1]!, /font-weight="bold"/);
+    assert.match(texts[0]![1]!, /text-anchor="middle"/);
+    assert.equal(layout.cells[0]!.y, 2 + TITLE_BAND, "images start under the title band");
     assert.equal(layout.height, 2 + TITLE_BAND + 3 * (56 + 2));
     // In the PNG: ink in the title band, around the middle, as wide as the measured text.
     const grid = decodePng(imageGrid(digits(36), options));
@@ -288,8 +290,8 @@ describe("viz/grid", () => {
     }
     // A title wider than the images widens the picture instead of being cut.
     const narrow = gridLayout(digits(2), { title: "a long title over two small digits" });
-    assert.equal(narrow.texts[0].text, "a long title over two small digits");
-    assert.ok(narrow.width > 2 + 2 * 58 && narrow.cells[0].x > 2, "images centred under it");
+    assert.equal(narrow.texts[0]!.text, "a long title over two small digits");
+    assert.ok(narrow.width > 2 + 2 * 58 && narrow.cells[0]!.x > 2, "images centred under it");
   });
 
   it("puts each image's label under that image, and column and row labels in line", () => {
@@ -308,17 +310,17 @@ describe("viz/grid", () => {
     byRole("image").forEach((t, i) => {
       assert.equal(t.text, String(labels[i]));
       assert.equal(t.anchor, "middle");
-      assert.equal(t.x, cells[i].x + cw / 2, `label ${i} centred on its image`);
-      assert.ok(t.y > cells[i].y + ch && t.y < cells[i].y + ch + 15, `label ${i} just under it`);
+      assert.equal(t.x, cells[i]!.x + cw / 2, `label ${i} centred on its image`);
+      assert.ok(t.y > cells[i]!.y + ch && t.y < cells[i]!.y + ch + 15, `label ${i} just under it`);
     });
     byRole("column").forEach((t, c) => {
-      assert.equal(t.x, cells[c].x + cw / 2, `column ${c} label centred`);
-      assert.ok(t.y < cells[c].y, "above the first row");
+      assert.equal(t.x, cells[c]!.x + cw / 2, `column ${c} label centred`);
+      assert.ok(t.y < cells[c]!.y, "above the first row");
     });
     byRole("row").forEach((t, r) => {
       assert.equal(t.anchor, "end");
-      assert.ok(t.x <= cells[12 * r].x, "at the left of the row");
-      assert.ok(t.y > cells[12 * r].y && t.y < cells[12 * r].y + ch, "within the row's height");
+      assert.ok(t.x <= cells[12 * r]!.x, "at the left of the row");
+      assert.ok(t.y > cells[12 * r]!.y && t.y < cells[12 * r]!.y + ch, "within the row's height");
     });
     // In the PNG, the ink of each image's label lies under that image.
     const grid = decodePng(imageGrid(digits(24), options));
@@ -332,8 +334,8 @@ describe("viz/grid", () => {
     });
     // Labels too wide for their column shrink, then are cut: never over the neighbours.
     const wide = gridLayout(digits(2), { imageLabels: ["a very long label indeed", "7"] });
-    assert.ok(textWidth(wide.texts[0].text, wide.texts[0].size) <= wide.cellWidth + 2);
-    assert.match(wide.texts[0].text, /…$/);
+    assert.ok(textWidth(wide.texts[0]!.text, wide.texts[0]!.size) <= wide.cellWidth + 2);
+    assert.match(wide.texts[0]!.text, /…$/);
   });
 
   it("adds a colour bar with its values to maps of values, not to pictures", () => {
@@ -398,7 +400,7 @@ describe("viz/grid", () => {
 describe("viz/charts", () => {
   const rng = Rng.stream("test/viz/charts");
   const normal = Array.from({ length: 500 }, () => rng.normal());
-  const specs: Record<string, ChartSpec> = {
+  const specs = {
     curves: trainingCurves({ train: [0.3, 0.2, 0.1], test: [0.35, 0.3, 0.25] }, { logY: true }),
     line: lineChart([{ name: "a", x: [0, 1, 2], y: [1, 4, 9] }]),
     scatter: scatter({
@@ -419,7 +421,7 @@ describe("viz/charts", () => {
       { label: "PCA", value: 0.05 },
       { label: "CNN", value: 0.02 },
     ]),
-  };
+  } satisfies Record<string, ChartSpec>;
 
   it("builds specs that vega-lite compiles", async () => {
     for (const [name, spec] of Object.entries(specs)) {
@@ -442,10 +444,10 @@ describe("viz/charts", () => {
   it("normalises the histogram to a density and turns quiver heads along the arrows", () => {
     const layer = (
       specs.histogram.layer as { data: { values: { x: number; x2: number; y: number }[] } }[]
-    )[0];
+    )[0]!;
     const area = layer.data.values.reduce((s, b) => s + b.y * (b.x2 - b.x), 0);
     assert.ok(Math.abs(area - 1) < 1e-3, `area ${area}`);
-    const heads = (specs.quiver.layer as { data: { values: { angle: number }[] } }[])[1].data
+    const heads = (specs.quiver.layer as { data: { values: { angle: number }[] } }[])[1]!.data
       .values;
     assert.deepEqual(
       heads.map((h) => h.angle),
@@ -456,7 +458,7 @@ describe("viz/charts", () => {
 
   /** The text elements of an SVG, unescaped enough for plain labels. */
   const svgTexts = (svg: string) =>
-    [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
 
   it("keeps whole legend labels, titled by what they encode (the 7.2 chart)", async () => {
     const d = [2, 4, 8, 16, 32];
@@ -487,7 +489,10 @@ describe("viz/charts", () => {
       },
       { modelTitle: "d" },
     );
-    const enc = spec.encoding as Record<string, { field: string; title: string; scale?: object }>;
+    const enc = spec.encoding as Record<
+      "color" | "strokeDash",
+      { field: string; title: string; scale?: object }
+    >;
     assert.equal(enc.color.field, "series");
     assert.equal(enc.color.title, "d");
     assert.equal(enc.strokeDash.title, "data");
@@ -600,7 +605,7 @@ describe("viz/fonts", () => {
       const grid = decodePng(svgToPng(svg, { background: "white" }));
       const ink = [];
       for (let y = 0; y < grid.height; y++)
-        for (let x = 0; x < grid.width; x++) if (pixel(grid, x, y)[0] < 160) ink.push(x);
+        for (let x = 0; x < grid.width; x++) if (pixel(grid, x, y)[0]! < 160) ink.push(x);
       const drawn = Math.max(...ink) - Math.min(...ink) + 1;
       // Never narrower than the ink (nothing clipped); a little wider: the end glyphs' side
       // bearings and the kerning resvg applies (vega's estimate was 0.8 em a character).
@@ -643,7 +648,7 @@ describe("viz/figures and tables", () => {
           ["7.2", "grid", "image"],
         ],
       );
-      const grid = manifest.figures[1];
+      const grid = manifest.figures[1]!;
       assert.equal(grid.notebook, "7.2-autoencoders.ipynb");
       assert.equal(grid.cell, 12);
       assert.equal(grid.slide, "slide 3");
@@ -656,7 +661,7 @@ describe("viz/figures and tables", () => {
       assert.equal(grid.dataset, "mnist");
       assert.deepEqual([grid.width, grid.height, grid.scale], [2 + 2 * (4 + 2), 2 + (4 + 2), 1]);
       assert.equal(fig.file, path.join(dir, "7.2", "grid.png"));
-      const curves = manifest.figures[0];
+      const curves = manifest.figures[0]!;
       assert.deepEqual(
         curves.files.map((f) => f.path),
         ["7.2/curves.png", "7.2/curves.svg"],
@@ -697,7 +702,7 @@ describe("viz/figures and tables", () => {
       const old = new Date(Date.now() - 120_000);
       fs.utimesSync(lock, old, old);
       saveFigure({ section: "7.1", name: "dot", png, caption: "one pixel" });
-      const [entry] = readManifest(dir).figures;
+      const entry = readManifest(dir).figures[0]!;
       assert.deepEqual([entry.notebook, entry.cell], [null, null]);
       assert.ok(!fs.existsSync(lock));
     } finally {
@@ -721,9 +726,9 @@ describe("viz/figures and tables", () => {
       const file = saveTable(df, { section: "7.2", name: "mse", caption: "MSE" });
       assert.equal(file, path.join(dir, "7.2", "mse.csv"));
       assert.equal(fs.readFileSync(file, "utf8"), "name,mse\n<b>a&b</b>,0.0512345678\nx,2.0\n");
-      const [entry] = readManifest(dir).tables;
+      const entry = readManifest(dir).tables[0]!;
       assert.deepEqual([entry.name, entry.rows, entry.columns], ["mse", 2, ["name", "mse"]]);
-      assert.equal(entry.files[0].sha256, sha256(file));
+      assert.equal(entry.files[0]!.sha256, sha256(file));
     } finally {
       restore();
     }

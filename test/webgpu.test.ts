@@ -281,7 +281,7 @@ describe("webgpu backend vs cpu", function () {
       let want = 0;
       for (let di = 0; di < s; di++) {
         for (let dj = 0; dj < s; dj++) {
-          want += rv[((img * 10 + s * row + di) * 10 + s * col + dj) * c + ch] as number;
+          want += rv[((img * 10 + s * row + di) * 10 + s * col + dj) * c + ch]!;
         }
       }
       assert.equal(gv[i], want, `gradient element ${i}`);
@@ -307,8 +307,8 @@ describe("webgpu backend vs cpu", function () {
               .pad([
                 [0, 0],
                 [0, 0],
-                [p[0] as number, p[1] as number],
-                [p[1] as number, p[0] as number],
+                [p[0]!, p[1]!],
+                [p[1]!, p[0]!],
               ])
               .slice([0, 0, 1, 0]),
           [tf.tensor4d(av, shape), tf.tensor4d(bv, other)],
@@ -322,11 +322,11 @@ describe("webgpu backend vs cpu", function () {
     for (let t = 0; t < 8; t++) {
       const shape = [1 + rng.int(20), 1 + rng.int(40)];
       const [xv, yv] = [randomArray(rng, size(shape)), randomArray(rng, size(shape))];
-      const labels = Array.from({ length: shape[0] as number }, () => rng.int(shape[1] as number));
+      const labels = Array.from({ length: shape[0]! }, () => rng.int(shape[1]!));
       await agree(`case ${t} ${shape}`, () => {
         const x = tf.tensor(xv, shape);
         const y = tf.tensor(yv, shape);
-        const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), shape[1] as number);
+        const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), shape[1]!);
         return [
           // 0.5 * sum((x - y)^2) / N, the lecture's reconstruction loss; MSE; MAE.
           ...weightedGrads((a, b) => tf.div(tf.sum(tf.squaredDifference(a, b)), 2 * 7), [x, y]),

@@ -50,7 +50,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 function indexOf(i: number, shape: readonly number[]): number[] {
   const idx: number[] = new Array<number>(shape.length).fill(0);
   for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] as number;
+    const n = shape[d]!;
     idx[d] = i % n;
     i = Math.floor(i / n);
   }
@@ -87,8 +87,8 @@ export function expectClose(
   let worst = -1;
   let worstExcess = -Infinity;
   for (let i = 0; i < e.values.length; i++) {
-    const x = a.values[i] as number;
-    const y = e.values[i] as number;
+    const x = a.values[i]!;
+    const y = e.values[i]!;
     const excess = Number.isNaN(y)
       ? Number.isNaN(x)
         ? -1
@@ -111,7 +111,7 @@ export function expectClose(
     describeNumeric(e),
     describeNumeric(a),
     `${bad} of ${e.values.length} value(s) differ; worst${at}: expected ` +
-      `${formatNumber(e.values[worst] as number)}, got ${formatNumber(a.values[worst] as number)} ` +
+      `${formatNumber(e.values[worst]!)}, got ${formatNumber(a.values[worst]!)} ` +
       `(tolerance ${formatNumber(atol)} + ${formatNumber(rtol)}·|expected|)`,
   );
 }

@@ -11,7 +11,7 @@
  * dilation and the forward dilation as stride.
  */
 import * as tf from "@tensorflow/tfjs";
-import { callKernel, free, type Info } from "./kernel-calls";
+import { callKernel, dims4, free, type Info } from "./kernel-calls";
 
 type Pad = tf.Conv2DAttrs["pad"];
 type Rounding = tf.Conv2DAttrs["dimRoundingMode"];
@@ -95,18 +95,12 @@ function conv2DBackpropFilter(backendName: string, args: Parameters<tf.KernelFun
   const backend = args.backend as tf.KernelBackend;
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as BackpropFilterAttrs;
-  const info = forwardInfo(
-    "Conv2DBackpropFilter",
-    backendName,
-    attrs,
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-  );
+  const info = forwardInfo("Conv2DBackpropFilter", backendName, attrs, dims4(x), attrs.filterShape);
   const { inHeight: H, inWidth: W, inChannels: C, outChannels: O } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
   // dy's own size: tfjs-core's conv gradients drop dimRoundingMode, so info's may differ.
-  const [, oh, ow] = dy.shape;
+  const [, oh, ow] = dims4(dy);
   const { top, left } = info.padInfo;
   // Bottom/right padding so that the output covers exactly kh x kw taps; when the forward
   // convolution ignored the last rows, the output has extra taps that we slice away.

@@ -26,3 +26,12 @@ export function callKernel(
 export function free(backend: tf.KernelBackend, ...infos: Info[]): void {
   for (const info of infos) backend.disposeData(info.dataId);
 }
+
+/** The four dimensions of a rank-4 tensor (every convolution's input, filter and output). */
+export function dims4(x: Info): [number, number, number, number] {
+  const [a, b, c, d, ...rest] = x.shape;
+  if (a === undefined || b === undefined || c === undefined || d === undefined || rest.length > 0) {
+    throw new Error(`expected a rank-4 tensor, got shape [${x.shape.join(", ")}]`);
+  }
+  return [a, b, c, d];
+}

@@ -184,8 +184,7 @@ function convGradient(addon: NativeAddon, which: "input" | "filter"): Run {
     const [inShape, filterShape] = which === "input" ? [out, b.shape] : [a.shape, out];
     const grad = which === "input" ? a : b;
     const info = convInfo(inShape, filterShape, attrs);
-    const g =
-      info === null ? null : geometry(info, grad.shape[1] as number, grad.shape[2] as number);
+    const g = info === null ? null : geometry(info, grad.shape[1]!, grad.shape[2]!);
     if (g === null) return null;
     const result = heap.output([...out]);
     const code = which === "input" ? 0 : 1;
@@ -233,16 +232,16 @@ function splitV(addon: NativeAddon): Run {
   return (heap, inputs, attrs) => {
     const { x } = inputs as { x: Info };
     if (!float32(x) || empty(x)) return null;
-    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0] as number;
+    const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
     const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
     if (sizes.some((s) => s === 0)) return null;
     const rows = size(x.shape.slice(0, axis));
     const inner = size(x.shape.slice(axis + 1));
-    const stride = (x.shape[axis] as number) * inner;
+    const stride = x.shape[axis]! * inner;
     const outs = sizes.map((s) => heap.output(x.shape.map((d, i) => (i === axis ? s : d))));
     let begin = 0;
     for (const [i, out] of outs.entries()) {
-      const run = (sizes[i] as number) * inner;
+      const run = sizes[i]! * inner;
       addon.copyRows(heap.floats, heap.at(x) + begin, stride, heap.at(out), run, rows, run);
       begin += run;
     }
@@ -256,7 +255,7 @@ function concat(addon: NativeAddon): Run {
     const list = Object.values(inputs) as Info[];
     const first = list[0];
     if (first === undefined || !float32(...list) || empty(...list) || list.length < 2) return null;
-    const axis = tf.util.parseAxisParam(attrs.axis, first.shape)[0] as number;
+    const axis = tf.util.parseAxisParam(attrs.axis, first.shape)[0]!;
     const shapes = list.map((t) => t.shape);
     tf.backend_util.assertParamsConsistent(shapes, axis);
     const outShape = tf.backend_util.computeOutShape(shapes, axis);

@@ -100,7 +100,7 @@ export function subset(dataset: Dataset, indices: Int32Array, note?: string): Da
   }
   const labels = new Int32Array(indices.length);
   indices.forEach((i, k) => {
-    labels[k] = dataset.labels[i] as number;
+    labels[k] = dataset.labels[i]!;
   });
   return {
     ...dataset,

@@ -68,7 +68,7 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedMagic?: number
       `not an unsigned-byte IDX file (header 0x${hex8(magic)}); replace it with the original`,
     );
   }
-  const ndims = bytes[3] as number;
+  const ndims = bytes[3]!;
   const headerLength = 4 + 4 * ndims;
   if (ndims === 0 || bytes.length < headerLength) {
     throw new DataError(file, `IDX header with ${ndims} dimensions is cut short; replace the file`);
@@ -122,7 +122,7 @@ export function parseLabels(bytes: Uint8Array, file: string, numClasses = 10): I
   }
   const labels = new Int32Array(idx.data.length);
   for (let i = 0; i < labels.length; i++) {
-    const v = idx.data[i] as number;
+    const v = idx.data[i]!;
     if (v >= numClasses) {
       throw new DataError(
         file,

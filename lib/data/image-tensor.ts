@@ -38,12 +38,12 @@ export function imagesToTensor(
     // so the view stays valid while it is filled.
     const out = backend.typedArrayFromHeap(t);
     if (out instanceof Float32Array && out.length === size) {
-      for (let i = 0; i < size; i++) out[i] = BYTE_TO_UNIT[pixels[i] as number] as number;
+      for (let i = 0; i < size; i++) out[i] = BYTE_TO_UNIT[pixels[i]!]!;
       return t;
     }
     t.dispose();
   }
   const floats = new Float32Array(size);
-  for (let i = 0; i < size; i++) floats[i] = BYTE_TO_UNIT[pixels[i] as number] as number;
+  for (let i = 0; i < size; i++) floats[i] = BYTE_TO_UNIT[pixels[i]!]!;
   return tf.tensor4d(floats, shape, "float32");
 }

@@ -88,9 +88,9 @@ export function loadNpmMnist(split: Split): NpmMnistPart {
   const pixels = new Uint8Array(grouped.length);
   const labels = new Int32Array(digitOf.length);
   for (let i = 0; i < order.length; i++) {
-    const j = order[i] as number;
+    const j = order[i]!;
     pixels.set(grouped.subarray(j * PIXELS, (j + 1) * PIXELS), i * PIXELS);
-    labels[i] = digitOf[j] as number;
+    labels[i] = digitOf[j]!;
   }
   return {
     images: { count: labels.length, rows: 28, cols: 28, pixels },

@@ -21,7 +21,7 @@ export function pick(images: tf.Tensor4D, indices: readonly number[]): tf.Tensor
 export function order(values: ArrayLike<number>, descending = false): number[] {
   const idx = Array.from({ length: values.length }, (_, i) => i);
   const sign = descending ? -1 : 1;
-  return idx.sort((a, b) => sign * ((values[a] as number) - (values[b] as number)) || a - b);
+  return idx.sort((a, b) => sign * (values[a]! - values[b]!) || a - b);
 }
 
 /** `n` random pairs of images (drawn with replacement by `rng`): the two ends, [n, C, H, W] each. */

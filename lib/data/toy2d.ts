@@ -69,7 +69,7 @@ export function openCircle(
 /** Points plus independent N(0, std²) noise on each coordinate (a new array). */
 export function addGaussianNoise(points: Float32Array, std: number, rng: Rng): Float32Array {
   const out = new Float32Array(points.length);
-  for (let i = 0; i < points.length; i++) out[i] = (points[i] as number) + rng.normal(0, std);
+  for (let i = 0; i < points.length; i++) out[i] = points[i]! + rng.normal(0, std);
   return out;
 }
 
@@ -160,16 +160,16 @@ export function openCirclePosteriorMean(
     ys[i] = y;
     const d2 = (x - xTilde[0]) ** 2 + (y - xTilde[1]) ** 2;
     logw[i] = -d2 / (2 * noiseStd * noiseStd);
-    maxLog = Math.max(maxLog, logw[i] as number);
+    maxLog = Math.max(maxLog, logw[i]!);
   }
   let sw = 0;
   let sx = 0;
   let sy = 0;
   for (let i = 0; i < steps; i++) {
-    const w = Math.exp((logw[i] as number) - maxLog);
+    const w = Math.exp(logw[i]! - maxLog);
     sw += w;
-    sx += w * (xs[i] as number);
-    sy += w * (ys[i] as number);
+    sx += w * xs[i]!;
+    sy += w * ys[i]!;
   }
   return [sx / sw, sy / sw];
 }

@@ -80,11 +80,11 @@ export function decodeMappings(mappings: string): Segment[][] {
           shift = 0;
         }
       }
-      column += fields[0] as number;
+      column += fields[0]!;
       // [column, source index, line, column, name]: one source here, names unused.
       if (fields.length >= 4) {
-        sourceLine += fields[2] as number;
-        sourceColumn += fields[3] as number;
+        sourceLine += fields[2]!;
+        sourceColumn += fields[3]!;
         segments.push([column, sourceLine, sourceColumn]);
       }
     }

@@ -20,16 +20,16 @@ export function meanAndCovariance(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new Error(`meanAndCovariance: batchSize must be a positive integer, got ${batchSize}`);
   }
-  const n = images.shape[0] as number;
+  const n = images.shape[0];
   const dim = images.size / n;
   const raw = images.dataSync();
   const values = raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>);
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
     const off = i * dim;
-    for (let j = 0; j < dim; j++) mean[j] = (mean[j] as number) + (values[off + j] as number);
+    for (let j = 0; j < dim; j++) mean[j] = mean[j]! + values[off + j]!;
   }
-  for (let j = 0; j < dim; j++) mean[j] = (mean[j] as number) / n;
+  for (let j = 0; j < dim; j++) mean[j] = mean[j]! / n;
   // Centre before the product: X^T X - N m m^T would cancel catastrophically in float32.
   const covariance = new Float64Array(dim * dim);
   const meanT = tf.tensor2d(Float32Array.from(mean), [1, dim]);
@@ -46,12 +46,12 @@ export function meanAndCovariance(
       const p = part.dataSync();
       part.dispose();
       for (let j = 0; j < dim * dim; j++) {
-        covariance[j] = (covariance[j] as number) + (p[j] as number);
+        covariance[j] = covariance[j]! + p[j]!;
       }
     }
   } finally {
     meanT.dispose();
   }
-  for (let j = 0; j < dim * dim; j++) covariance[j] = (covariance[j] as number) / n;
+  for (let j = 0; j < dim * dim; j++) covariance[j] = covariance[j]! / n;
   return { mean, covariance, n, dim };
 }

@@ -37,7 +37,7 @@ export function confidenceSummary(m: ArrayLike<number>, threshold = 0.9): Confid
   }
   if (m.length === 0) throw new Error("confidenceSummary: no images");
   for (let i = 0; i < m.length; i++) {
-    const v = m[i] as number;
+    const v = m[i]!;
     if (!(v >= 0 && v <= 1 + 1e-5)) {
       throw new Error(
         `confidenceSummary: image ${i} has max probability ${v}; pass probabilities (softmax), not logits`,
@@ -47,16 +47,13 @@ export function confidenceSummary(m: ArrayLike<number>, threshold = 0.9): Confid
   let sum = 0;
   let confident = 0;
   for (let i = 0; i < m.length; i++) {
-    const v = m[i] as number;
+    const v = m[i]!;
     sum += v;
     if (v >= threshold) confident++;
   }
   const sorted = Float64Array.from(m).sort();
   const mid = sorted.length >> 1;
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[mid] as number)
-      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return {
     n: m.length,
     meanMaxProbability: sum / m.length,

@@ -60,8 +60,7 @@ export function giniImpurity(labels: ArrayLike<number>): number {
   const n = labels.length;
   if (n === 0) throw new Error("giniImpurity: no labels");
   const counts = new Map<number, number>();
-  for (let i = 0; i < n; i++)
-    counts.set(labels[i] as number, (counts.get(labels[i] as number) ?? 0) + 1);
+  for (let i = 0; i < n; i++) counts.set(labels[i]!, (counts.get(labels[i]!) ?? 0) + 1);
   let same = 0;
   for (const c of counts.values()) same += (c / n) * (c / n);
   return 1 - same;
@@ -81,17 +80,17 @@ export function withinGroupVariance(values: ArrayLike<number>, labels: ArrayLike
   // Deviations from each group's first value: a group of equal values gives exactly 0.
   const groups = new Map<number, { first: number; sum: number; count: number }>();
   for (let i = 0; i < n; i++) {
-    const v = values[i] as number;
-    const g = groups.get(labels[i] as number);
+    const v = values[i]!;
+    const g = groups.get(labels[i]!);
     if (g) {
       g.sum += v - g.first;
       g.count += 1;
-    } else groups.set(labels[i] as number, { first: v, sum: 0, count: 1 });
+    } else groups.set(labels[i]!, { first: v, sum: 0, count: 1 });
   }
   let ss = 0;
   for (let i = 0; i < n; i++) {
-    const g = groups.get(labels[i] as number) as { first: number; sum: number; count: number };
-    const dv = (values[i] as number) - g.first - g.sum / g.count;
+    const g = groups.get(labels[i]!) as { first: number; sum: number; count: number };
+    const dv = values[i]! - g.first - g.sum / g.count;
     ss += dv * dv;
   }
   return ss / n;

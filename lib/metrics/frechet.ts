@@ -23,7 +23,7 @@ export function featureMoments(features: tf.Tensor2D): FeatureMoments {
   }
   const { mean, covariance, dim } = meanAndCovariance(features);
   for (let j = 0; j < dim; j++) {
-    if (!Number.isFinite(mean[j] as number)) {
+    if (!Number.isFinite(mean[j]!)) {
       throw new Error(`featureMoments: feature ${j} has a non-finite mean (NaN or Infinity in it)`);
     }
   }
@@ -51,10 +51,9 @@ function matMul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const c = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k] as number;
+      const aik = a[i * n + k]!;
       if (aik === 0) continue;
-      for (let j = 0; j < n; j++)
-        c[i * n + j] = (c[i * n + j] as number) + aik * (b[k * n + j] as number);
+      for (let j = 0; j < n; j++) c[i * n + j] = c[i * n + j]! + aik * b[k * n + j]!;
     }
   }
   return c;
@@ -65,12 +64,11 @@ function psdSqrt(a: Float64Array, n: number): Float64Array {
   const { values, vectors } = symmetricEigen(a, n);
   const out = new Float64Array(n * n);
   for (let k = 0; k < n; k++) {
-    const s = Math.sqrt(Math.max(values[k] as number, 0));
+    const s = Math.sqrt(Math.max(values[k]!, 0));
     if (s === 0) continue;
     for (let i = 0; i < n; i++) {
-      const vi = s * (vectors[k * n + i] as number);
-      for (let j = 0; j < n; j++)
-        out[i * n + j] = (out[i * n + j] as number) + vi * (vectors[k * n + j] as number);
+      const vi = s * vectors[k * n + i]!;
+      for (let j = 0; j < n; j++) out[i * n + j] = out[i * n + j]! + vi * vectors[k * n + j]!;
     }
   }
   return out;
@@ -93,15 +91,15 @@ export function frechetDistance(a: FeatureMoments, b: FeatureMoments): number {
   let meanTerm = 0;
   let traces = 0;
   for (let i = 0; i < n; i++) {
-    const dm = (a.mean[i] as number) - (b.mean[i] as number);
+    const dm = a.mean[i]! - b.mean[i]!;
     meanTerm += dm * dm;
-    traces += (a.covariance[i * n + i] as number) + (b.covariance[i * n + i] as number);
+    traces += a.covariance[i * n + i]! + b.covariance[i * n + i]!;
   }
   const s = psdSqrt(a.covariance, n);
   const m = matMul(matMul(s, b.covariance, n), s, n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < i; j++) {
-      const v = 0.5 * ((m[i * n + j] as number) + (m[j * n + i] as number));
+      const v = 0.5 * (m[i * n + j]! + m[j * n + i]!);
       m[i * n + j] = v;
       m[j * n + i] = v;
     }

@@ -24,7 +24,7 @@ function codeMatrix(codes: tf.Tensor, where: string): CodeMatrix {
   }
   const values = Float64Array.from(codes.dataSync());
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i] as number)) {
+    if (!Number.isFinite(values[i]!)) {
       throw new Error(`${where}: code ${Math.floor(i / d)}, dimension ${i % d} is ${values[i]}`);
     }
   }
@@ -33,7 +33,7 @@ function codeMatrix(codes: tf.Tensor, where: string): CodeMatrix {
 
 function column(m: CodeMatrix, j: number): Float64Array {
   const out = new Float64Array(m.n);
-  for (let i = 0; i < m.n; i++) out[i] = m.values[i * m.d + j] as number;
+  for (let i = 0; i < m.n; i++) out[i] = m.values[i * m.d + j]!;
   return out;
 }
 
@@ -66,10 +66,10 @@ export function ksDistance(sample: ArrayLike<number>, cdf: (x: number) => number
   const n = sample.length;
   if (n === 0) throw new Error("ksDistance: the sample is empty");
   const sorted = Float64Array.from(sample).sort();
-  if (Number.isNaN(sorted[n - 1] as number)) throw new Error("ksDistance: the sample has NaN");
+  if (Number.isNaN(sorted[n - 1]!)) throw new Error("ksDistance: the sample has NaN");
   let d = 0;
   for (let i = 0; i < n; i++) {
-    const f = cdf(sorted[i] as number);
+    const f = cdf(sorted[i]!);
     // F_n jumps from i/n to (i+1)/n at the i-th order statistic (ties give the same bound).
     d = Math.max(d, (i + 1) / n - f, f - i / n);
   }

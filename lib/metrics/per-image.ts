@@ -18,10 +18,10 @@ export function msePerImage(x: tf.Tensor, y: tf.Tensor, batchSize = INFERENCE_BA
   if (x.rank < 2 || x.size === 0) {
     throw new Error(`msePerImage: expected a non-empty batch [N, ...], got [${x.shape}]`);
   }
-  const out = new Float64Array(x.shape[0] as number);
+  const out = new Float64Array(x.shape[0]);
   forEachBatch([x, y], batchSize, ([xb, yb], start) => {
     const d = tf.squaredDifference(xb, yb);
-    out.set(tf.mean(tf.reshape(d, [xb.shape[0] as number, -1]), 1).dataSync(), start);
+    out.set(tf.mean(tf.reshape(d, [xb.shape[0], -1]), 1).dataSync(), start);
   });
   return out;
 }

@@ -23,10 +23,10 @@ export function msePerPixel(
     throw new Error(`msePerPixel: shapes differ, [${x.shape}] vs [${y.shape}]`);
   }
   if (x.size === 0) throw new Error("msePerPixel: empty tensors");
-  if (x.rank === 0) return tf.tidy(() => tf.squaredDifference(x, y).dataSync()[0] as number);
+  if (x.rank === 0) return tf.tidy(() => tf.squaredDifference(x, y).dataSync()[0]!);
   let total = 0;
   forEachBatch([x, y], batchSize, ([a, b]) => {
-    total += tf.sum(tf.squaredDifference(a, b)).dataSync()[0] as number;
+    total += tf.sum(tf.squaredDifference(a, b)).dataSync()[0]!;
   });
   return total / x.size;
 }
@@ -53,7 +53,7 @@ export function reconstructionMsePerPixel(
         `reconstructionMsePerPixel: reconstruction has shape [${y.shape}], input [${x.shape}]`,
       );
     }
-    total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0] as number;
+    total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0]!;
   });
   return total / images.size;
 }
@@ -81,7 +81,7 @@ export function reconstructionReport(
   reader: ImageReader,
   batchSize: number = INFERENCE_BATCH,
 ): ReconstructionReport {
-  const n = data.images.shape[0] as number;
+  const n = data.images.shape[0];
   if (data.labels.length !== n) {
     throw new Error(`reconstructionReport: ${data.labels.length} labels for ${n} images`);
   }
@@ -92,7 +92,7 @@ export function reconstructionReport(
     if (!tf.util.arraysEqual(x.shape, y.shape)) {
       throw new Error(`reconstructionReport: reconstruction [${y.shape}] for images [${x.shape}]`);
     }
-    total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0] as number;
+    total += tf.sum(tf.squaredDifference(x, y)).dataSync()[0]!;
     read.set(reader.read(y).labels, start);
   });
   return { mse: total / data.images.size, kept: agreement(read, data.labels) };

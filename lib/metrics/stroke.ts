@@ -51,7 +51,7 @@ export function strokeStatistics(images: tf.Tensor4D): StrokeStatistics {
     let sy = 0;
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const v = Math.max(0, pixels[off + y * w + x] as number);
+        const v = Math.max(0, pixels[off + y * w + x]!);
         m += v;
         sx += v * x;
         sy += v * y;
@@ -68,7 +68,7 @@ export function strokeStatistics(images: tf.Tensor4D): StrokeStatistics {
     for (let y = 0; y < h; y++) {
       const dy = y - cy;
       for (let x = 0; x < w; x++) {
-        const v = Math.max(0, pixels[off + y * w + x] as number);
+        const v = Math.max(0, pixels[off + y * w + x]!);
         const dx = x - cx;
         mu20 += v * dx * dx;
         mu11 += v * dx * dy;

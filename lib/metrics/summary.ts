@@ -23,16 +23,13 @@ export function summarize(values: ArrayLike<number>): Summary {
   const mean = sorted.reduce((a, v) => a + v, 0) / n;
   const variance = n > 1 ? sorted.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
   const mid = n >> 1;
-  const median =
-    n % 2 === 1
-      ? (sorted[mid] as number)
-      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const median = n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   return {
     n,
     mean,
     std: Math.sqrt(variance),
     median,
-    min: sorted[0] as number,
-    max: sorted[n - 1] as number,
+    min: sorted[0]!,
+    max: sorted[n - 1]!,
   };
 }

@@ -96,7 +96,7 @@ export class MnistClassifier extends Module implements ConfiguredModule {
    * probability (the confidence), in one pass by batches.
    */
   read(images: tf.Tensor4D, batchSize = INFERENCE_BATCH): Reading {
-    const n = images.shape[0] as number;
+    const n = images.shape[0];
     const reading: Reading = { labels: new Int32Array(n), confidence: new Float32Array(n) };
     forEachBatch([images], batchSize, ([b], start) => {
       const p = tf.softmax(this.forward(b));

@@ -74,14 +74,13 @@ export function gaussianFit(codes: tf.Tensor2D | tf.Tensor4D): DiagonalGaussian 
   const d = codes.size / n;
   const values = codes.dataSync();
   const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (values[i * d + j] as number);
-  for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] = mean[j]! + values[i * d + j]!;
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / n;
   const variance = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
-      const c = (values[i * d + j] as number) - (mean[j] as number);
-      variance[j] = (variance[j] as number) + c * c;
+      const c = values[i * d + j]! - mean[j]!;
+      variance[j] = variance[j]! + c * c;
     }
   }
   const std = Array.from(variance, (v) => Math.sqrt(v / (n - 1)));
@@ -104,8 +103,7 @@ export function sampleGaussian(fit: DiagonalGaussian, n: number, rng: Rng): tf.T
   }
   const out = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++)
-      out[i * d + j] = rng.normal(fit.mean[j] as number, fit.std[j] as number);
+    for (let j = 0; j < d; j++) out[i * d + j] = rng.normal(fit.mean[j]!, fit.std[j]!);
   }
   return tf.tensor4d(out, [n, d, 1, 1]);
 }

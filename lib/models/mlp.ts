@@ -52,7 +52,7 @@ export class MLP extends Module implements ConfiguredModule {
     }
     const seed = options.seed ?? settings.seed;
     const rng = Rng.stream("MLP/init", seed);
-    const linears = sizes.slice(1).map((n, i) => new Linear(sizes[i] as number, n, { rng }));
+    const linears = sizes.slice(1).map((n, i) => new Linear(sizes[i]!, n, { rng }));
     const layers: Module[] = options.flatten ? [new Flatten()] : [];
     linears.forEach((l, i) => {
       layers.push(l);

@@ -57,7 +57,7 @@ export class PCA implements Codec {
     const basis = new Float32Array(this.dim * this.d);
     for (let k = 0; k < this.d; k++) {
       for (let j = 0; j < this.dim; j++) {
-        basis[j * this.d + k] = components[k * this.dim + j] as number;
+        basis[j * this.d + k] = components[k * this.dim + j]!;
       }
     }
     // keep: a PCA made inside a caller's tf.tidy must outlive it.
@@ -83,7 +83,7 @@ export class PCA implements Codec {
     const { mean, covariance } = meanAndCovariance(images, options.batchSize ?? 2000);
     const { values, vectors } = symmetricEigen(covariance, dim);
     // Round-off can leave tiny negative eigenvalues of a semi-definite matrix.
-    for (let k = 0; k < dim; k++) values[k] = Math.max(0, values[k] as number);
+    for (let k = 0; k < dim; k++) values[k] = Math.max(0, values[k]!);
     return new PCA([c, h, w], n, mean, vectors.slice(0, d * dim), values);
   }
 
@@ -114,10 +114,10 @@ export class PCA implements Codec {
   /** g(z): codes [N, d, 1, 1] (or [N, d]) -> images [N, C, H, W]. */
   decode(z: tf.Tensor4D | tf.Tensor2D): tf.Tensor4D {
     const { meanT, rowsT } = this.tensors();
-    if (z.size !== (z.shape[0] as number) * this.d || (z.rank !== 4 && z.rank !== 2)) {
+    if (z.size !== z.shape[0] * this.d || (z.rank !== 4 && z.rank !== 2)) {
       throw new Error(`PCA.decode: expected codes [N, ${this.d}, 1, 1], got shape [${z.shape}]`);
     }
-    const n = z.shape[0] as number;
+    const n = z.shape[0];
     const [c, h, w] = this.imageShape as [number, number, number];
     return tf.tidy(() =>
       tf.reshape(tf.add(tf.matMul(tf.reshape(z, [n, this.d]), rowsT), meanT), [n, c, h, w]),
@@ -138,14 +138,14 @@ export class PCA implements Codec {
       throw new Error(`PCA.trainMsePerPixel: k must be an integer in [0, ${this.dim}], got ${k}`);
     }
     let rest = 0;
-    for (let i = this.dim - 1; i >= k; i--) rest += this.eigenvalues[i] as number;
+    for (let i = this.dim - 1; i >= k; i--) rest += this.eigenvalues[i]!;
     return rest / this.dim;
   }
 
   /** Fraction of the total variance carried by the first k components. */
   explainedVarianceRatio(k: number = this.d): number {
     let total = 0;
-    for (let i = 0; i < this.dim; i++) total += this.eigenvalues[i] as number;
+    for (let i = 0; i < this.dim; i++) total += this.eigenvalues[i]!;
     return total === 0 ? 1 : 1 - (this.trainMsePerPixel(k) * this.dim) / total;
   }
 

@@ -42,7 +42,7 @@ export function latentTraversal(
             for (let v = 0; v < k; v++) {
               const row = (i * k + v) * d;
               z.set(base.subarray(i * d, (i + 1) * d), row);
-              z[row + j] = values[v] as number;
+              z[row + j] = values[v]!;
             }
           }
           return decode(tf.tensor4d(z, [b * k, d, 1, 1]));

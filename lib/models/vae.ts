@@ -43,7 +43,7 @@ export function vaeKl(muF: tf.Tensor, logvarF: tf.Tensor): KlTerm {
       `vaeKl: mu_f and logvar_f must have the same shape [N, d, ...], got [${muF.shape.join(", ")}] and [${logvarF.shape.join(", ")}]`,
     );
   }
-  const n = muF.shape[0] as number;
+  const n = muF.shape[0];
   return tf.tidy(() => {
     const kl = tf.mul(-0.5, tf.sub(tf.sub(tf.add(1, logvarF), tf.square(muF)), tf.exp(logvarF)));
     const others = muF.shape.map((_, i) => i).filter((i) => i !== 1);
@@ -70,7 +70,7 @@ export function activeUnits(klPerDimension: ArrayLike<number>, threshold = 0.01)
   if (!Number.isFinite(threshold)) throw new Error(`activeUnits: threshold is ${threshold}`);
   const out: number[] = [];
   for (let j = 0; j < klPerDimension.length; j++) {
-    const v = klPerDimension[j] as number;
+    const v = klPerDimension[j]!;
     if (Number.isNaN(v)) throw new Error(`activeUnits: dimension ${j} is NaN`);
     if (v > threshold) out.push(j);
   }
@@ -172,10 +172,10 @@ export class VAE extends EncoderDecoder implements VariationalCodec {
     forEachBatch([images], batchSize, ([x]) => {
       const { mu, logvar } = this.posterior(x);
       const per = vaeKl(mu, logvar).perDimension.dataSync();
-      const n = x.shape[0] as number;
-      per.forEach((v, j) => (sum[j] = (sum[j] as number) + v * n));
+      const n = x.shape[0];
+      per.forEach((v, j) => (sum[j] = sum[j]! + v * n));
     });
-    return Array.from(sum, (v) => v / (images.shape[0] as number));
+    return Array.from(sum, (v) => v / images.shape[0]);
   }
 
   /** The code used at inference: mu_f [N, d, 1, 1]. */

@@ -19,8 +19,8 @@ export function toChannelsLast<T extends tf.Tensor>(x: T): T {
 export function fromChannelsLast<T extends tf.Tensor>(x: T): T {
   if (x.rank !== 3 && x.rank !== 4) return x;
   const shape = x.shape as number[];
-  const n = shape[0] as number;
-  const c = shape[shape.length - 1] as number;
+  const n = shape[0]!;
+  const c = shape[shape.length - 1]!;
   const spatial = shape.slice(1, -1);
   const plain = c === 1 || spatial.every((s) => s === 1);
   if (plain) return tf.reshape(x, [n, c, ...spatial]) as T;

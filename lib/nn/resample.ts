@@ -61,8 +61,8 @@ export function resamplingMatrix(
     const lo = Math.min(Math.floor(src), inSize - 1);
     const hi = lo < inSize - 1 ? lo + 1 : lo;
     const lambda = f32(src - lo);
-    a[j * inSize + lo] = (a[j * inSize + lo] as number) + f32(1 - lambda);
-    a[j * inSize + hi] = (a[j * inSize + hi] as number) + lambda;
+    a[j * inSize + lo] = a[j * inSize + lo]! + f32(1 - lambda);
+    a[j * inSize + hi] = a[j * inSize + hi]! + lambda;
   }
   return a;
 }
@@ -112,10 +112,10 @@ export function resolveResampling(
   };
   if (options.size !== undefined) {
     const outSizes = expand(options.size, "size");
-    return { outSizes, scales: outSizes.map((o, i) => (inSizes[i] as number) / o), mode };
+    return { outSizes, scales: outSizes.map((o, i) => inSizes[i]! / o), mode };
   }
   const factors = expand(options.scaleFactor as number | Pair, "scaleFactor");
-  const outSizes = factors.map((f, i) => Math.floor((inSizes[i] as number) * f));
+  const outSizes = factors.map((f, i) => Math.floor(inSizes[i]! * f));
   if (outSizes.some((s) => s <= 0)) {
     throw new Error(
       `${op}: scaleFactor [${factors.join(", ")}] gives an empty output for input size [${inSizes.join(", ")}]`,
@@ -146,7 +146,7 @@ function repeatAxis(x: tf.Tensor, axis: number, k: number): tf.Tensor {
   const view = tf.reshape(x, [outer, 1, inner]);
   const spread = tf.concat(new Array<tf.Tensor>(k).fill(view), 1);
   const out = [...shape];
-  out[axis] = (shape[axis] as number) * k;
+  out[axis] = shape[axis]! * k;
   return tf.reshape(spread, out);
 }
 
@@ -158,7 +158,7 @@ function resampleAxis(
   scale: number,
   mode: InterpolateMode,
 ): tf.Tensor {
-  const inSize = x.shape[axis] as number;
+  const inSize = x.shape[axis]!;
   if (mode === "nearest") {
     const k = repeatFactor(inSize, outSize, scale);
     if (k !== null) return k === 1 ? x : repeatAxis(x, axis, k);
@@ -182,7 +182,7 @@ export function resampleChannelsLast<T extends tf.Tensor>(x: T, r: Resampling): 
   return tf.tidy(() => {
     let y: tf.Tensor = x;
     r.outSizes.forEach((outSize, i) => {
-      y = resampleAxis(y, 1 + i, outSize, r.scales[i] as number, r.mode);
+      y = resampleAxis(y, 1 + i, outSize, r.scales[i]!, r.mode);
     });
     return y as T;
   });

@@ -41,7 +41,7 @@ export async function evaluate<M extends Trainable>(
       const { input, target } = transformed(x, t, ctx, options);
       const r = loss(model, input, target, ctx);
       const stacked = tf.stack(terms.pick(r, `on the test set (batch ${ctx.step})`));
-      rows.push(tf.keep(tf.mul(stacked, x.shape[0] as number)));
+      rows.push(tf.keep(tf.mul(stacked, x.shape[0])));
     };
     forEachTestBatch(data, batchSize, { ...options, epoch }, each);
     return await meanTerms(rows, terms.names, n, epoch);
@@ -93,8 +93,8 @@ async function meanTerms(
       );
     }
     row.forEach((v, i) => {
-      sums[i] = (sums[i] as number) + v;
+      sums[i] = sums[i]! + v;
     });
   });
-  return Object.fromEntries(names.map((k, i) => [k, (sums[i] as number) / n]));
+  return Object.fromEntries(names.map((k, i) => [k, sums[i]! / n]));
 }

@@ -13,7 +13,7 @@ import type { LogRow } from "./train";
 /** "name = value" of the first value that is NaN or infinite, or null. */
 export function nonFinite(names: readonly string[], values: ArrayLike<number>): string | null {
   for (let i = 0; i < names.length; i++) {
-    const v = values[i] as number;
+    const v = values[i]!;
     if (!Number.isFinite(v)) return `${names[i]} = ${v}`;
   }
   return null;
@@ -36,7 +36,7 @@ export function finiteGuard(): TrainObserver {
 /** Adds the batch's terms, times its size, to `sums` (means are taken over examples). */
 export function addTerms(sums: Record<string, number>, e: StepEvent): void {
   e.names.forEach((k, i) => {
-    sums[k] = (sums[k] ?? 0) + (e.values[i] as number) * e.size;
+    sums[k] = (sums[k] ?? 0) + e.values[i]! * e.size;
   });
 }
 
@@ -89,7 +89,7 @@ export function progressDisplay(
     afterStep(e: StepEvent): void {
       images += e.size;
       seen += e.size;
-      lossSum += (e.values[0] as number) * e.size; // "loss" comes first
+      lossSum += e.values[0]! * e.size; // "loss" comes first
       progress.update(images, { epoch: e.epoch, loss: lossSum / seen });
     },
     finish(failure: { error: unknown } | null): void {

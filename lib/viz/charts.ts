@@ -154,9 +154,9 @@ export function lineChart(series: readonly Series[], options: LineOptions = {}):
     if (options.logY === true) positive(`${what}.y (log scale)`, s.y);
     if (options.logX === true) positive(`${what}.x (log scale)`, s.x);
     for (let i = 0; i < s.x.length; i++) {
-      values.push({ series: s.name, dash: s.dash ?? "", x: num(s.x[i]), y: num(s.y[i]) });
-      xs.push(s.x[i]);
-      ys.push(s.y[i]);
+      values.push({ series: s.name, dash: s.dash ?? "", x: num(s.x[i]!), y: num(s.y[i]!) });
+      xs.push(s.x[i]!);
+      ys.push(s.y[i]!);
     }
   }
   const names = [...new Set(series.map((s) => s.name))];
@@ -250,7 +250,7 @@ function axisFormat(
 
 function positive(name: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
-    if (!(values[i] > 0))
+    if (!(values[i]! > 0))
       throw new Error(`${name}[${i}] = ${values[i]}: a log scale needs values > 0`);
   }
 }
@@ -386,8 +386,8 @@ export function pointGroups(groups: Record<string, ArrayLike<number>>): {
       throw new Error(`pointGroups: "${name}" has ${points.length} values, not x, y pairs`);
     }
     for (let i = 0; i < points.length; i += 2) {
-      x.push(points[i] as number);
-      y.push(points[i + 1] as number);
+      x.push(points[i]!);
+      y.push(points[i + 1]!);
       label.push(name);
     }
   }
@@ -419,8 +419,8 @@ export function scatter(data: ScatterData, options: ScatterOptions = {}): ChartS
     d === undefined || (v >= d[0] && v <= d[1]);
   const values: Row[] = [];
   for (let i = 0; i < n; i++) {
-    if (!inside(data.x[i], options.xDomain) || !inside(data.y[i], options.yDomain)) continue;
-    const row: Row = { x: num(data.x[i]), y: num(data.y[i]) };
+    if (!inside(data.x[i]!, options.xDomain) || !inside(data.y[i]!, options.yDomain)) continue;
+    const row: Row = { x: num(data.x[i]!), y: num(data.y[i]!) };
     if (data.label !== undefined) row.label = String(data.label[i]);
     values.push(row);
   }
@@ -483,7 +483,7 @@ export function scatter(data: ScatterData, options: ScatterOptions = {}): ChartS
 /** Distinct labels, numbers in numeric order. */
 function sortedLabels(labels: ArrayLike<number | string>): string[] {
   const set = new Set<number | string>();
-  for (let i = 0; i < labels.length; i++) set.add(labels[i]);
+  for (let i = 0; i < labels.length; i++) set.add(labels[i]!);
   return [...set]
     .sort((a, b) =>
       typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b)),
@@ -520,14 +520,14 @@ export function quiver(arrows: ArrowData, options: QuiverOptions = {}): ChartSpe
   const xs: number[] = [];
   const ys: number[] = [];
   for (let i = 0; i < n; i++) {
-    xs.push(arrows.x[i], arrows.x[i] + k * arrows.dx[i]);
-    ys.push(arrows.y[i], arrows.y[i] + k * arrows.dy[i]);
+    xs.push(arrows.x[i]!, arrows.x[i]! + k * arrows.dx[i]!);
+    ys.push(arrows.y[i]!, arrows.y[i]! + k * arrows.dy[i]!);
   }
   if (options.points !== undefined) {
     sameLength("quiver points", options.points);
     for (let i = 0; i < options.points.x.length; i++) {
-      xs.push(options.points.x[i]);
-      ys.push(options.points.y[i]);
+      xs.push(options.points.x[i]!);
+      ys.push(options.points.y[i]!);
     }
   }
   const [x0, x1] = paddedExtent(xs);
@@ -536,13 +536,13 @@ export function quiver(arrows: ArrowData, options: QuiverOptions = {}): ChartSpe
   const ky = height / (y1 - y0);
   const values: Row[] = [];
   for (let i = 0; i < n; i++) {
-    const ex = arrows.x[i] + k * arrows.dx[i];
-    const ey = arrows.y[i] + k * arrows.dy[i];
+    const ex = arrows.x[i]! + k * arrows.dx[i]!;
+    const ey = arrows.y[i]! + k * arrows.dy[i]!;
     // Vega symbol angles are degrees clockwise from "up"; screen y grows downwards.
-    const angle = (Math.atan2(arrows.dx[i] * kx, arrows.dy[i] * ky) * 180) / Math.PI;
+    const angle = (Math.atan2(arrows.dx[i]! * kx, arrows.dy[i]! * ky) * 180) / Math.PI;
     values.push({
-      x: num(arrows.x[i]),
-      y: num(arrows.y[i]),
+      x: num(arrows.x[i]!),
+      y: num(arrows.y[i]!),
       x2: num(ex),
       y2: num(ey),
       angle: num(angle),
@@ -557,7 +557,7 @@ export function quiver(arrows: ArrowData, options: QuiverOptions = {}): ChartSpe
   if (options.points !== undefined) {
     const pts: Row[] = [];
     for (let i = 0; i < options.points.x.length; i++) {
-      pts.push({ x: num(options.points.x[i]), y: num(options.points.y[i]) });
+      pts.push({ x: num(options.points.x[i]!), y: num(options.points.y[i]!) });
     }
     layers.push({
       data: { values: pts },
@@ -631,13 +631,13 @@ export function histogramDensity(
   let [lo, hi] = options.extent ?? [Infinity, -Infinity];
   if (options.extent === undefined) {
     for (let i = 0; i < samples.length; i++) {
-      lo = Math.min(lo, samples[i]);
-      hi = Math.max(hi, samples[i]);
+      lo = Math.min(lo, samples[i]!);
+      hi = Math.max(hi, samples[i]!);
     }
     if (typeof density !== "function") {
       for (let i = 0; i < density.x.length; i++) {
-        lo = Math.min(lo, density.x[i]);
-        hi = Math.max(hi, density.x[i]);
+        lo = Math.min(lo, density.x[i]!);
+        hi = Math.max(hi, density.x[i]!);
       }
     }
     if (!(hi > lo)) [lo, hi] = [lo - 0.5, hi + 0.5];
@@ -646,9 +646,9 @@ export function histogramDensity(
   const width = (hi - lo) / bins;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < samples.length; i++) {
-    const b = Math.floor((samples[i] - lo) / width);
-    if (samples[i] < lo || samples[i] > hi) continue;
-    counts[Math.min(b, bins - 1)] += 1;
+    const b = Math.floor((samples[i]! - lo) / width);
+    if (samples[i]! < lo || samples[i]! > hi) continue;
+    counts[Math.min(b, bins - 1)]! += 1;
   }
   const sampleName = options.sampleName ?? "samples";
   const densityName = options.densityName ?? "density";
@@ -669,7 +669,7 @@ export function histogramDensity(
   finite("histogramDensity density.y", curve.y);
   const line: Row[] = [];
   for (let i = 0; i < curve.x.length; i++)
-    line.push({ x: num(curve.x[i]), y: num(curve.y[i]), series: densityName });
+    line.push({ x: num(curve.x[i]!), y: num(curve.y[i]!), series: densityName });
   const color = {
     field: "series",
     type: "nominal" as const,
@@ -723,8 +723,8 @@ export function heatmap(
   values: readonly ArrayLike<number>[],
   options: HeatmapOptions = {},
 ): ChartSpec {
-  if (values.length === 0 || values[0].length === 0) throw new Error("heatmap: empty matrix");
-  const cols = values[0].length;
+  if (values.length === 0 || values[0]!.length === 0) throw new Error("heatmap: empty matrix");
+  const cols = values[0]!.length;
   const xLabels = options.xLabels ?? Array.from({ length: cols }, (_, i) => String(i));
   const yLabels = options.yLabels ?? values.map((_, i) => String(i));
   if (xLabels.length !== cols)
@@ -738,8 +738,8 @@ export function heatmap(
       throw new Error(`heatmap: row ${r} has ${row.length} values, row 0 has ${cols}`);
     finite(`heatmap row ${r}`, row);
     for (let c = 0; c < cols; c++) {
-      rows.push({ col: xLabels[c], row: yLabels[r], value: num(row[c]) });
-      maxAbs = Math.max(maxAbs, Math.abs(row[c]));
+      rows.push({ col: xLabels[c]!, row: yLabels[r]!, value: num(row[c]!) });
+      maxAbs = Math.max(maxAbs, Math.abs(row[c]!));
     }
   });
   const m = num(maxAbs > 0 ? maxAbs : 1);

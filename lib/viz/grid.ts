@@ -94,7 +94,7 @@ export function divergingColor(v: number, max: number): [number, number, number]
   if (!(Math.abs(t) > 0)) return [255, 255, 255];
   const end = t < 0 ? DIVERGING_NEGATIVE : DIVERGING_POSITIVE;
   const a = Math.abs(t);
-  return [0, 1, 2].map((c) => Math.round(255 + (end[c] - 255) * a)) as [number, number, number];
+  return [0, 1, 2].map((c) => Math.round(255 + (end[c]! - 255) * a)) as [number, number, number];
 }
 
 /** Images as the grid reads them: [n, c, h, w] values, channel planes (PyTorch's layout). */
@@ -135,7 +135,7 @@ function planar(values: ArrayLike<number>, n: number, h: number, w: number, c: 1
   const hw = h * w;
   for (let i = 0; i < n; i++)
     for (let p = 0; p < hw; p++)
-      for (let k = 0; k < c; k++) out[(i * c + k) * hw + p] = values[(i * hw + p) * c + k];
+      for (let k = 0; k < c; k++) out[(i * c + k) * hw + p] = values[(i * hw + p) * c + k]!;
   return out;
 }
 
@@ -211,7 +211,7 @@ function colorScale(batch: Batch, options: GridOptions): ColorScale {
     if (options.range !== undefined)
       max = Math.max(Math.abs(options.range[0]), Math.abs(options.range[1]));
     else
-      for (let i = 0; i < batch.values.length; i++) max = Math.max(max, Math.abs(batch.values[i]));
+      for (let i = 0; i < batch.values.length; i++) max = Math.max(max, Math.abs(batch.values[i]!));
     if (!(max > 0)) max = 1;
     return { kind: "diverging", lo: -max, hi: max };
   }
@@ -321,14 +321,14 @@ function layOut(batch: Batch, options: GridOptions, scale: ColorScale): GridLayo
   const cells: { x: number; y: number }[] = [];
   for (let r = 0; r < rows; r++) {
     if (titles !== undefined) {
-      const text = fitText(titles[r], ROW_TITLE_FONT_SIZE, gridW - 2 * pad);
+      const text = fitText(titles[r]!, ROW_TITLE_FONT_SIZE, gridW - 2 * pad);
       put("row", "start", cellX(0) + 1, y + TITLE_HEIGHT - 6)({ text, size: ROW_TITLE_FONT_SIZE });
       y += TITLE_HEIGHT;
     }
     const inRow = Math.min(cols, n - r * cols);
     for (let c = 0; c < inRow; c++) cells.push({ x: cellX(c), y });
     if (rowLabels !== undefined) {
-      const fit = rowLabelFits[r];
+      const fit = rowLabelFits[r]!;
       put("row", "end", x0 - 2, Math.round(y + cellH / 2 + 0.35 * fit.size))(fit);
     }
     y += cellH;
@@ -423,7 +423,7 @@ export function renderGrid(images: ImageBatch, options: GridOptions = {}): Raste
   if (layout.texts.length > 0) {
     const rgba = svgToRaster(gridSvg(layout)).data;
     for (let p = 0; p < width * height; p++)
-      for (let k = 0; k < channels; k++) data[p * channels + k] = rgba[p * 4 + k];
+      for (let k = 0; k < channels; k++) data[p * channels + k] = rgba[p * 4 + k]!;
   }
 
   // One function from a value (or an image's pixel) to an output colour, chosen once.
@@ -433,19 +433,19 @@ export function renderGrid(images: ImageBatch, options: GridOptions = {}): Raste
   if (scale.kind === "rgb") {
     paint = (i, p, out) => {
       for (let k = 0; k < 3; k++)
-        data[out + k] = grayLevel(values[(i * 3 + k) * hw + p], scale.lo, scale.hi);
+        data[out + k] = grayLevel(values[(i * 3 + k) * hw + p]!, scale.lo, scale.hi);
     };
   } else {
     paintValue =
       scale.kind === "diverging"
         ? (v, out) => data.set(divergingColor(v, scale.hi), out)
         : (v, out) => void (data[out] = grayLevel(v, scale.lo, scale.hi));
-    paint = (i, p, out) => paintValue(values[i * c * hw + p], out);
+    paint = (i, p, out) => paintValue(values[i * c * hw + p]!, out);
   }
 
   const zoom = layout.cellWidth / w;
   for (let i = 0; i < n; i++) {
-    const { x: x0, y: y0 } = layout.cells[i];
+    const { x: x0, y: y0 } = layout.cells[i]!;
     for (let y = 0; y < layout.cellHeight; y++) {
       const srcRow = Math.floor(y / zoom) * w;
       for (let x = 0; x < layout.cellWidth; x++)

@@ -30,7 +30,7 @@ const CRC_TABLE: Uint32Array = (() => {
 /** CRC-32 (ISO 3309, the one PNG chunks use) of a byte sequence. */
 export function crc32(bytes: Uint8Array, crc = 0): number {
   let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 
@@ -77,7 +77,7 @@ export function encodePng(image: RasterImage): Uint8Array {
     if (y === 0) filtered.set(data.subarray(0, stride), row + 1);
     else
       for (let i = 0; i < stride; i++)
-        filtered[row + 1 + i] = (data[cur + i] - data[cur - stride + i]) & 0xff;
+        filtered[row + 1 + i] = (data[cur + i]! - data[cur - stride + i]!) & 0xff;
   }
   const idat = zlib.deflateSync(filtered, { level: 9 });
   const parts = [

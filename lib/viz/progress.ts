@@ -202,7 +202,7 @@ export class Progress {
     if (summary !== undefined && over() > 0) stats = stats.filter((s) => !s.endsWith("/s"));
     if (over() > 0) label = cut(label, Math.max(MIN_LABEL, label.length - over()));
     if (extras.length === 1 && over() > 0) {
-      extras[0] = cut(extras[0], extras[0].length - over());
+      extras[0] = cut(extras[0]!, extras[0]!.length - over());
       if (extras[0] === "") extras.pop();
     }
     if (over() > 0) label = cut(label, label.length - over());

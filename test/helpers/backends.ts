@@ -16,8 +16,8 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs((got[i] as number) - (want[i] as number)));
-    scale = Math.max(scale, Math.abs(want[i] as number));
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
   }
   return diff / Math.max(scale, 1e-6);
 }
@@ -122,11 +122,11 @@ export function randomConvCase(rng: Rng): ConvCase {
       // dilation there): square only.
       pad = rng.int(3);
       rounding = (["floor", "round", "ceil"] as const)[rng.int(3)];
-      k[1] = k[0] as number;
+      k[1] = k[0]!;
       strides[1] = strides[0];
       dilations[0] = dilations[1] = 1;
     }
-    const w: ConvCase["w"] = [k[0] as number, k[1] as number, c, o];
+    const w: ConvCase["w"] = [k[0]!, k[1]!, c, o];
     const c0: ConvCase = { x, w, strides, dilations, pad, rounding };
     if (dilate && (strides[0] > 1 || strides[1] > 1)) continue;
     const info = tf.backend_util.computeConv2DInfo(x, w, strides, dilations, pad, rounding);

@@ -1,6 +1,6 @@
 /** The wasm backend's own kernels, called from inside our kernels (see ../kernel-calls). */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { callKernel, free, type Info } from "../kernel-calls";
+import { callKernel, dims4, free, type Info } from "../kernel-calls";
 
 export type { Info };
 
@@ -14,7 +14,7 @@ export function call(
   return callKernel("wasm", backend, name, inputs, attrs);
 }
 
-export { free };
+export { dims4, free };
 
 export function reshape(backend: BackendWasm, x: Info, shape: number[]): Info {
   return call(backend, "Reshape", { x }, { shape });

@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { convExplicit, forwardInfo, type BackpropAttrs } from "../conv2d-backprop";
-import { free, make, pad, reshape, slice, view, type Info } from "./calls";
+import { dims4, free, make, pad, reshape, slice, view, type Info } from "./calls";
 
 /** Up to this many input channels, dx is computed by backpropInputScatter. */
 const SCATTER_MAX_CHANNELS = 4;
@@ -38,7 +38,7 @@ interface BackpropInputAttrs extends BackpropAttrs {
 
 /** The filter reversed in space with in/out channels exchanged: [kh, kw, C, O] -> [kh, kw, O, C]. */
 function flipFilter(backend: BackendWasm, filter: Info): Info {
-  const [kh, kw, C, O] = filter.shape;
+  const [kh, kw, C, O] = dims4(filter);
   const src = view(backend, filter).slice();
   return make(backend, [kh, kw, O, C], (dst) => {
     for (let a = 0; a < kh; a++) {
@@ -46,7 +46,7 @@ function flipFilter(backend: BackendWasm, filter: Info): Info {
         const from = ((kh - 1 - a) * kw + (kw - 1 - b)) * C * O;
         const to = (a * kw + b) * O * C;
         for (let c = 0; c < C; c++) {
-          for (let o = 0; o < O; o++) dst[to + o * C + c] = src[from + c * O + o];
+          for (let o = 0; o < O; o++) dst[to + o * C + c] = src[from + c * O + o]!;
         }
       }
     }
@@ -55,7 +55,7 @@ function flipFilter(backend: BackendWasm, filter: Info): Info {
 
 /** dy with (s - 1) zeros inserted between rows and columns: [N, oh, ow, O] -> [N, oh*sh, ow*sw, O]. */
 function zeroDilate(backend: BackendWasm, dy: Info, sh: number, sw: number): Info {
-  const [N, oh, ow, O] = dy.shape;
+  const [N, oh, ow, O] = dims4(dy);
   const r = reshape(backend, dy, [N, oh, 1, ow, 1, O]);
   const p = pad(backend, r, [
     [0, 0],
@@ -108,8 +108,8 @@ function backpropInputSubPixel(
   [top, left]: [number, number],
 ): Info {
   const [N, H, W, C] = inShape;
-  const [kh, kw, , O] = filter.shape as [number, number, number, number];
-  const [, oh, ow] = dy.shape;
+  const [kh, kw, , O] = dims4(filter);
+  const [, oh, ow] = dims4(dy);
   const rows = phases(kh, sh, top, H, oh);
   const cols = phases(kw, sw, left, W, ow);
   const weights = view(backend, filter).slice();
@@ -127,7 +127,7 @@ function backpropInputSubPixel(
             const from = (a * kw + b) * C * O;
             const to = (t * tw + u) * O * C;
             for (let c = 0; c < C; c++) {
-              for (let o = 0; o < O; o++) dst[to + o * C + c] = weights[from + c * O + o];
+              for (let o = 0; o < O; o++) dst[to + o * C + c] = weights[from + c * O + o]!;
             }
           }
         }
@@ -178,7 +178,7 @@ function backpropInputSubPixel(
           if (x < 0 || x >= W) continue;
           const from = ((n * nh + q) * nw + r) * C;
           const to = ((n * H + p) * W + x) * C;
-          for (let c = 0; c < C; c++) dst[to + c] = src[from + c] as number;
+          for (let c = 0; c < C; c++) dst[to + c] = src[from + c]!;
         }
       }
     }
@@ -203,14 +203,14 @@ function backpropInputScatter(
   [top, left]: [number, number],
 ): Info {
   const [N, H, W, C] = inShape;
-  const [kh, kw, , O] = filter.shape as [number, number, number, number];
-  const [, oh, ow] = dy.shape;
+  const [kh, kw, , O] = dims4(filter);
+  const [, oh, ow] = dims4(dy);
   const K = kh * kw * C;
   const weights = view(backend, filter).slice();
   // [1, 1, O, K]: w viewed as [K, O], transposed.
   const wT = make(backend, [1, 1, O, K], (dst) => {
     for (let k = 0; k < K; k++) {
-      for (let o = 0; o < O; o++) dst[o * K + k] = weights[k * O + o] as number;
+      for (let o = 0; o < O; o++) dst[o * K + k] = weights[k * O + o]!;
     }
   });
   const cols = conv(backend, dy, wT, [1, 1], [1, 1], [0, 0, 0, 0]);
@@ -231,7 +231,7 @@ function backpropInputScatter(
             if (q < 0 || q >= W) continue;
             const to = ((n * H + p) * W + q) * C;
             const tap = from + (a * kw + b) * C;
-            for (let c = 0; c < C; c++) dst[to + c] += src[tap + c] as number;
+            for (let c = 0; c < C; c++) dst[to + c]! += src[tap + c]!;
           }
         }
       }
@@ -250,17 +250,11 @@ export function conv2DBackpropInput(args: {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as BackpropInputAttrs;
-  const info = forwardInfo(
-    "Conv2DBackpropInput",
-    "wasm",
-    attrs,
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-  );
+  const info = forwardInfo("Conv2DBackpropInput", "wasm", attrs, attrs.inputShape, dims4(filter));
   const { inHeight: H, inWidth: W, batchSize: N, outChannels: O } = info;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
-  const [, oh, ow] = dy.shape;
+  const [, oh, ow] = dims4(dy);
   const { top, left } = info.padInfo;
   if (info.inChannels <= SCATTER_MAX_CHANNELS) {
     const [inShape, strides] = [attrs.inputShape, [sh, sw] as [number, number]];
@@ -280,8 +274,9 @@ export function conv2DBackpropInput(args: {
   let pr = W + (kw - 1) * dw - pl - zw;
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0) {
     // Padding larger than the kernel (or trailing zeros not needed): crop instead.
-    const begin = [0, Math.max(0, -pt), Math.max(0, -pl), 0];
-    const size = [N, zh - begin[1] - Math.max(0, -pb), zw - begin[2] - Math.max(0, -pr), O];
+    const [skipTop, skipLeft] = [Math.max(0, -pt), Math.max(0, -pl)];
+    const begin = [0, skipTop, skipLeft, 0];
+    const size = [N, zh - skipTop - Math.max(0, -pb), zw - skipLeft - Math.max(0, -pr), O];
     const cut = slice(backend, z, begin, size);
     if (z !== dy) free(backend, z);
     z = cut;

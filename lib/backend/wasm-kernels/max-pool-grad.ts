@@ -56,14 +56,14 @@ function maxPoolGrad(args: {
               const q = c0 + b;
               if (q < 0 || q >= W) continue;
               const k = ((n * H + r) * W + q) * C + c;
-              const v = x[k] as number;
+              const v = x[k]!;
               if (v > best) {
                 best = v;
                 at = k;
               }
             }
           }
-          if (at >= 0) dx[at] += g[((n * oh + i) * ow + j) * C + c] as number;
+          if (at >= 0) dx[at]! += g[((n * oh + i) * ow + j) * C + c]!;
         }
       }
     }

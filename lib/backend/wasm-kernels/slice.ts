@@ -15,7 +15,11 @@ export function withHeapSlice(original: tf.KernelConfig): tf.KernelConfig {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype === "string" || x.dtype === "complex64") return original.kernelFunc(args);
     const attrs = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
-    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+    // tfjs types the pair as number[][].
+    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size) as [
+      number[],
+      number[],
+    ];
     const backend = args.backend as BackendWasm;
     const out = backend.makeOutput(size, x.dtype);
     if (tf.util.sizeFromShape(size) === 0) return out;
@@ -26,24 +30,23 @@ export function withHeapSlice(original: tf.KernelConfig): tf.KernelConfig {
     // Trailing axes taken whole, plus the last partial one, form one contiguous run.
     let d = shape.length - 1;
     let inner = 1;
-    while (d >= 0 && begin[d] === 0 && size[d] === shape[d]) inner *= shape[d--] as number;
+    while (d >= 0 && begin[d] === 0 && size[d] === shape[d]) inner *= shape[d--]!;
     if (d < 0) {
       dst.set(src.subarray(0, inner));
       return out;
     }
-    const run = (size[d] as number) * inner;
+    const run = size[d]! * inner;
     const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
     const outer = size.slice(0, d);
     const count = outer.reduce((a, b) => a * b, 1);
     const index = new Array<number>(d).fill(0);
     for (let r = 0; r < count; r++) {
-      let offset = (begin[d] as number) * inner;
-      for (let k = 0; k < d; k++)
-        offset += ((begin[k] as number) + (index[k] as number)) * (strides[k] as number);
+      let offset = begin[d]! * inner;
+      for (let k = 0; k < d; k++) offset += (begin[k]! + index[k]!) * strides[k]!;
       dst.set(src.subarray(offset, offset + run), r * run);
       for (let k = d - 1; k >= 0; k--) {
-        index[k] = (index[k] as number) + 1;
-        if ((index[k] as number) < (outer[k] as number)) break;
+        index[k] = index[k]! + 1;
+        if (index[k]! < outer[k]!) break;
         index[k] = 0;
       }
     }

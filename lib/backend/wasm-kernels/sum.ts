@@ -26,7 +26,7 @@ export function withLeadingAxesSum(original: tf.KernelConfig): tf.KernelConfig {
     const src = view(backend, x);
     for (let r = 0; r < rows; r++) {
       const base = r * cols;
-      for (let c = 0; c < cols; c++) acc[c] += src[base + c] as number;
+      for (let c = 0; c < cols; c++) acc[c]! += src[base + c]!;
     }
     const shape = attrs.keepDims ? [...axes.map(() => 1), ...inner] : inner;
     const out = backend.makeOutput(shape, "float32");

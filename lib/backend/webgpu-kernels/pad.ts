@@ -25,7 +25,7 @@ export function withLowRankPad(original: tf.KernelConfig): tf.KernelConfig {
     let current: Info | null = null;
     paddings.forEach(([before, after], axis) => {
       if (before === 0 && after === 0) return;
-      const n = shape[axis] as number;
+      const n = shape[axis]!;
       const view = reshape(current ?? x, [
         prod(shape.slice(0, axis)),
         n,

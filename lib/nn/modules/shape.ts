@@ -10,7 +10,7 @@ export class Flatten extends Module {
     if (x.rank < 2) {
       throw new Error(`Flatten: expected at least 2 dimensions, got [${x.shape.join(", ")}]`);
     }
-    return tf.reshape(x, [x.shape[0] as number, -1]);
+    return tf.reshape(x, [x.shape[0], -1]);
   }
   override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     // Back to C, H, W first, so that a Linear after it sees PyTorch's feature order.
@@ -35,7 +35,7 @@ export class Unflatten extends Module {
     if (x.rank !== 2 || x.shape[1] !== features) {
       throw new Error(`Unflatten: expected [N, ${features}], got [${x.shape.join(", ")}]`);
     }
-    return tf.reshape(x, [x.shape[0] as number, ...this.size]);
+    return tf.reshape(x, [x.shape[0], ...this.size]);
   }
   override forwardChannelsLast(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => toChannelsLast(this.forward(x)));

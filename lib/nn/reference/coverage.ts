@@ -39,7 +39,7 @@ export function coverageMap(
   for (let u = 0; u < inputSize; u++) {
     for (let a = 0; a < kernelSize; a++) {
       const j = u * stride + a * dilation - padding;
-      if (j >= 0 && j < n) line[j] = (line[j] as number) + 1;
+      if (j >= 0 && j < n) line[j] = line[j]! + 1;
     }
   }
   return line.map((r) => line.map((c) => r * c));

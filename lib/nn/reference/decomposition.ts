@@ -43,7 +43,7 @@ export function transposedConvTerms(
   });
   const sum = new Array<number>(columns)
     .fill(0)
-    .map((_, f) => rows.reduce((acc, r) => acc + (r[f] as number), 0));
+    .map((_, f) => rows.reduce((acc, r) => acc + r[f]!, 0));
   const columnLabels = sum.map((_, f) => {
     const j = f - padding;
     if (j < 0 || j >= outSize) return `cut ${f}`;

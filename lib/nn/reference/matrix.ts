@@ -37,7 +37,7 @@ export function convMatrix(
 export function transpose(m: readonly (readonly number[])[]): number[][] {
   const cols = m[0]?.length ?? 0;
   const t: number[][] = [];
-  for (let j = 0; j < cols; j++) t.push(m.map((row) => row[j] as number));
+  for (let j = 0; j < cols; j++) t.push(m.map((row) => row[j]!));
   return t;
 }
 
@@ -49,6 +49,6 @@ export function matVec(m: readonly (readonly number[])[], v: readonly number[]):
         `matVec: matrix rows have ${row.length} columns but the vector has ${v.length} values`,
       );
     }
-    return row.reduce((acc, mij, j) => acc + mij * (v[j] as number), 0);
+    return row.reduce((acc, mij, j) => acc + mij * v[j]!, 0);
   });
 }

@@ -33,12 +33,12 @@ export function conv1dReference(
     return weight.map((kernels, o) => {
       const y = zeros(outW);
       for (let i = 0; i < outW; i++) {
-        let acc = bias ? (bias[o] as number) : 0;
+        let acc = bias ? bias[o]! : 0;
         kernels.forEach((kernel, c) => {
-          const row = sample[c] as number[];
+          const row = sample[c]!;
           for (let a = 0; a < k; a++) {
             const u = i * stride + a * dilation - padding;
-            if (u >= 0 && u < w) acc += (row[u] as number) * (kernel[a] as number);
+            if (u >= 0 && u < w) acc += row[u]! * kernel[a]!;
           }
         });
         y[i] = acc;
@@ -67,15 +67,15 @@ export function convTranspose1dReference(
     const w = sample[0]?.length ?? 0;
     const outW = convTransposeOutputSize(w, k, { stride, padding, outputPadding, dilation });
     const out: number[][] = [];
-    for (let o = 0; o < cout; o++) out.push(zeros(outW).fill(bias ? (bias[o] as number) : 0));
+    for (let o = 0; o < cout; o++) out.push(zeros(outW).fill(bias ? bias[o]! : 0));
     sample.forEach((row, c) => {
       row.forEach((value, u) => {
         for (let o = 0; o < cout; o++) {
-          const kernel = weight[c]?.[o] as number[];
-          const y = out[o] as number[];
+          const kernel = weight[c]![o]!;
+          const y = out[o]!;
           for (let a = 0; a < k; a++) {
             const j = u * stride + a * dilation - padding;
-            if (j >= 0 && j < outW) y[j] = (y[j] as number) + value * (kernel[a] as number);
+            if (j >= 0 && j < outW) y[j] = y[j]! + value * kernel[a]!;
           }
         }
       });
@@ -110,15 +110,14 @@ export function conv2dReference(
       for (let i = 0; i < outH; i++) {
         const yRow = zeros(outW);
         for (let j = 0; j < outW; j++) {
-          let acc = bias ? (bias[o] as number) : 0;
+          let acc = bias ? bias[o]! : 0;
           kernels.forEach((kernel, c) => {
             for (let a = 0; a < kh; a++) {
               const u = i * sh + a * dh - ph;
               if (u < 0 || u >= h) continue;
               for (let b = 0; b < kw; b++) {
                 const v = j * sw + b * dw - pw;
-                if (v >= 0 && v < w)
-                  acc += (sample[c]?.[u]?.[v] as number) * (kernel[a]?.[b] as number);
+                if (v >= 0 && v < w) acc += sample[c]?.[u]?.[v]! * kernel[a]?.[b]!;
               }
             }
           });
@@ -168,23 +167,22 @@ export function convTranspose2dReference(
     const out: number[][][] = [];
     for (let o = 0; o < cout; o++) {
       const plane: number[][] = [];
-      for (let i = 0; i < outH; i++) plane.push(zeros(outW).fill(bias ? (bias[o] as number) : 0));
+      for (let i = 0; i < outH; i++) plane.push(zeros(outW).fill(bias ? bias[o]! : 0));
       out.push(plane);
     }
     sample.forEach((image, c) => {
       image.forEach((row, u) => {
         row.forEach((value, v) => {
           for (let o = 0; o < cout; o++) {
-            const kernel = weight[c]?.[o] as number[][];
-            const plane = out[o] as number[][];
+            const kernel = weight[c]![o]!;
+            const plane = out[o]!;
             for (let a = 0; a < kh; a++) {
               const i = u * sh + a * dh - ph;
               if (i < 0 || i >= outH) continue;
-              const yRow = plane[i] as number[];
+              const yRow = plane[i]!;
               for (let b = 0; b < kw; b++) {
                 const j = v * sw + b * dw - pw;
-                if (j >= 0 && j < outW)
-                  yRow[j] = (yRow[j] as number) + value * (kernel[a]?.[b] as number);
+                if (j >= 0 && j < outW) yRow[j] = yRow[j]! + value * kernel[a]?.[b]!;
               }
             }
           }
