@@ -47,7 +47,7 @@ import { saveTable, showTable } from "./viz/tables";
  * Images kept per split in quick mode (the tests): the first of each file, enough for
  * recognisable reconstructions and samples in about three minutes a notebook.
  */
-export const QUICK_SIZES: Readonly<Record<Split, number>> = { train: 10000, test: 1000 };
+const QUICK_SIZES: Readonly<Record<Split, number>> = { train: 10000, test: 1000 };
 
 /** How a training starts from trained models: their checkpoints enter the key. */
 export interface InitFrom<M> {

@@ -11,13 +11,13 @@ import { initBackend } from "../lib/backend";
 import {
   RECORD_PREFIX,
   check,
-  describeValue,
   expectClose,
   expectEqual,
   expectShape,
   expectTrue,
-  nameFromSource,
 } from "../lib/assignments";
+import { describeValue } from "../lib/assignments/describe";
+import { nameFromSource } from "../lib/assignments/check";
 
 before(async () => {
   await initBackend({ quiet: true });

@@ -12,8 +12,8 @@ import {
   PixelErasure,
   SaltAndPepper,
   corruptionTransform,
-  gaussianKernel1d,
 } from "../lib/corruptions";
+import { gaussianKernel1d } from "../lib/corruptions/blur";
 import type { StepContext } from "../lib/training/losses";
 
 /** Images [n, c, h, w] with values uniform in [0, 1) from a seeded stream. */

@@ -2,7 +2,8 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/random";
-import { firstN, forEachBatch, mapBatches, randomSubset, subset, type Dataset } from "../lib/data";
+import { forEachBatch, mapBatches, randomSubset, subset, type Dataset } from "../lib/data";
+import { firstN } from "../lib/data/batches";
 import { Interrupted } from "../lib/training/interrupt";
 
 /** A dataset of n 2x2 "images" whose pixels all equal the item's index; label = index mod 10. */

@@ -3,12 +3,12 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../lib/random";
 import {
-  addGaussianNoise,
   openCircle,
   openCirclePoints,
   openCirclePosteriorMean,
   sampleOpenCirclePosterior,
 } from "../lib/data";
+import { addGaussianNoise } from "../lib/data/toy2d";
 
 const GAP = Math.PI / 8;
 /** Angular distance of a point's angle from the gap's centre (-π/2), in [0, π]. */

@@ -26,7 +26,8 @@ import {
   transpose,
   transposedConvTerms,
 } from "../lib/nn/reference";
-import { Conv1d, ConvTranspose1d, ConvTranspose2d, torchString } from "../lib/nn";
+import { ConvTranspose1d, ConvTranspose2d, torchString } from "../lib/nn";
+import { Conv1d } from "../lib/nn/modules/conv";
 
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 

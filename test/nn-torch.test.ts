@@ -10,7 +10,9 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { AutoEncoder } from "../lib/models";
-import { AvgPool2d, ConvTranspose2d, Module, Upsample, readStateDict } from "../lib/nn";
+import { ConvTranspose2d, Module, Upsample } from "../lib/nn";
+import { AvgPool2d } from "../lib/nn/modules/pooling";
+import { readStateDict } from "../lib/nn/safetensors";
 
 interface TensorCase {
   shape: number[];

@@ -7,8 +7,6 @@ import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  AvgPool2d,
-  Conv1d,
   Conv2d,
   ConvTranspose1d,
   ConvTranspose2d,
@@ -26,6 +24,8 @@ import {
   decodeSafetensors,
   encodeSafetensors,
 } from "../lib/nn";
+import { AvgPool2d } from "../lib/nn/modules/pooling";
+import { Conv1d } from "../lib/nn/modules/conv";
 import * as F from "../lib/nn/functional";
 import { fromChannelsLast, toChannelsLast } from "../lib/nn/layout";
 import { conv2dReference, convTranspose2dReference } from "../lib/nn/reference";

@@ -4,14 +4,7 @@
  * it prints says whether the answer passed, and if not, what was expected and what came back.
  * assignments/README.md describes the master notebooks and the tools built on these checks.
  */
-export { check, nameFromSource, type CheckOptions } from "./check";
+export { check } from "./check";
 export { RECORD_PREFIX, type CheckRecord } from "./record";
-export {
-  CheckFailure,
-  expectClose,
-  expectEqual,
-  expectShape,
-  expectTrue,
-  type Tolerance,
-} from "./expect";
-export { describeValue, formatNumber } from "./describe";
+export { expectClose, expectEqual, expectShape, expectTrue } from "./expect";
+export { formatNumber } from "./describe";

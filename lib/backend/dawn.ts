@@ -86,7 +86,7 @@ export function dawnModulePath(override: string | null = readSettings().dawnNode
 let loaded: DawnModule | null = null;
 
 /** Loads dawn.node once, and defines the WebGPU globals tfjs-backend-webgpu refers to. */
-export function loadDawn(): Found<DawnModule> {
+function loadDawn(): Found<DawnModule> {
   if (loaded !== null) return { ok: true, value: loaded };
   const where = dawnModulePath();
   if (!where.ok) return where;
@@ -169,7 +169,7 @@ export function vulkanDriverManifests(system: SystemPaths = readSettings().syste
  * Why a route cannot give an adapter before Dawn is even asked, or null when it may: a
  * missing Vulkan loader or EGL library (Dawn would only print a warning and find nothing).
  */
-export function routePrecondition(route: AdapterRoute): string | null {
+function routePrecondition(route: AdapterRoute): string | null {
   if (process.platform !== "linux") return null;
   if (route === NATIVE_ROUTE && !sharedLibraryFound("libvulkan.so.1")) {
     return "no Vulkan loader (libvulkan.so.1): on Debian/Ubuntu apt-get install libvulkan1";

@@ -64,7 +64,7 @@ const HOW =
 let loaded: Loaded | null = null;
 
 /** Where the addon is looked for: DLC_NATIVE_ADDON, else node-gyp's output in native/. */
-export function addonPath(): string {
+function addonPath(): string {
   const s = readSettings();
   return s.nativeAddon ?? path.join(s.root, "native", "build", "Release", "dlc7_native.node");
 }

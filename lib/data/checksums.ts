@@ -66,7 +66,7 @@ export const MNIST_CHECKSUMS: Readonly<Record<FileStem, FileChecksums>> = {
  * dataset-fashion-mnist 0.0~git20200523, whose decompressed files also match the raw MD5
  * f4a8712d..., 9018921c..., 8181f547..., 15d48437... that torchvision-style loaders list).
  */
-export const FASHION_MNIST_CHECKSUMS: Readonly<Record<FileStem, FileChecksums>> = {
+const FASHION_MNIST_CHECKSUMS: Readonly<Record<FileStem, FileChecksums>> = {
   "train-images-idx3-ubyte": {
     gz: md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
     raw: sha256("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),

@@ -79,8 +79,8 @@ export interface LoadOptions {
   readonly log?: (line: string) => void;
 }
 
-export const MNIST_CLASS_NAMES: readonly string[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
+const MNIST_CLASS_NAMES: readonly string[] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
   "T-shirt/top",
   "Trouser",
   "Pullover",
@@ -94,7 +94,7 @@ export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
 ];
 
 /** Public mirrors, tried in order. */
-export const MIRRORS: Readonly<Record<DatasetName, readonly string[]>> = {
+const MIRRORS: Readonly<Record<DatasetName, readonly string[]>> = {
   mnist: [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -107,7 +107,7 @@ export const MIRRORS: Readonly<Record<DatasetName, readonly string[]>> = {
 };
 
 /** Where Debian's dataset-fashion-mnist installs the four .gz files. */
-export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 
 const STEMS: Readonly<Record<Split, { images: FileStem; labels: FileStem }>> = {
   train: { images: "train-images-idx3-ubyte", labels: "train-labels-idx1-ubyte" },

@@ -54,7 +54,7 @@ export async function downloadVerified(
 }
 
 /** Writes bytes to `dest` atomically; a failure is a DataError that says what to check. */
-export function writeAtomically(dest: string, bytes: Uint8Array): void {
+function writeAtomically(dest: string, bytes: Uint8Array): void {
   try {
     writeFileAtomic(dest, bytes);
   } catch (e) {

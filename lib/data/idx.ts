@@ -11,9 +11,9 @@ import * as zlib from "node:zlib";
 import { DataError } from "./data-error";
 
 /** Magic number of an idx3 unsigned-byte file (images). */
-export const IMAGES_MAGIC = 0x00000803;
+const IMAGES_MAGIC = 0x00000803;
 /** Magic number of an idx1 unsigned-byte file (labels). */
-export const LABELS_MAGIC = 0x00000801;
+const LABELS_MAGIC = 0x00000801;
 
 /** The parsed content of an IDX file: its sizes and its bytes (no copy of the file body). */
 export interface IdxArray {
@@ -22,7 +22,7 @@ export interface IdxArray {
 }
 
 /** True for bytes that start with the gzip magic 1f 8b. */
-export function isGzip(bytes: Uint8Array): boolean {
+function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 

@@ -4,26 +4,7 @@
  * seeded subsets, and the 2-D toy sets of 7.3. (The IDX reader, checksums and downloads
  * behind them are imported from their files by the tests.)
  */
-export {
-  loadDataset,
-  loadMnist,
-  MNIST_CLASS_NAMES,
-  FASHION_MNIST_CLASS_NAMES,
-  type Dataset,
-  type DatasetName,
-  type LoadOptions,
-  type Split,
-} from "./datasets";
-export { DataError } from "./data-error";
-export { forEachBatch, mapBatches, subset, firstN, randomSubset, INFERENCE_BATCH } from "./batches";
+export { loadDataset, loadMnist, type Dataset, type DatasetName, type Split } from "./datasets";
+export { forEachBatch, mapBatches, subset, randomSubset, INFERENCE_BATCH } from "./batches";
 export { pick, order, randomPairs } from "./picks";
-export {
-  openCircle,
-  openCirclePoints,
-  addGaussianNoise,
-  sampleOpenCirclePosterior,
-  openCirclePosteriorMean,
-  type OpenCircleOptions,
-  type PosteriorSample,
-  type PosteriorOptions,
-} from "./toy2d";
+export { openCircle, openCirclePoints, sampleOpenCirclePosterior, openCirclePosteriorMean } from "./toy2d";

@@ -56,7 +56,7 @@ export interface TypeScriptModule {
  * Decodes a source map's `mappings`: for each generated line (0-based), its segments by
  * increasing column.
  */
-export function decodeMappings(mappings: string): Segment[][] {
+function decodeMappings(mappings: string): Segment[][] {
   const lines: Segment[][] = [];
   let sourceLine = 0;
   let sourceColumn = 0;
@@ -114,7 +114,7 @@ function lookup(lines: Segment[][], line: number, column: number): Position | nu
  * first output) with the first's (first output -> the cell, after the `linesBefore` lines
  * tslab puts before it).
  */
-export function composeMaps(first: SourceMap, second: SourceMap, linesBefore: number): CellMap {
+function composeMaps(first: SourceMap, second: SourceMap, linesBefore: number): CellMap {
   const a = decodeMappings(first.mappings);
   const b = decodeMappings(second.mappings);
   return (line, column) => {

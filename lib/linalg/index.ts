@@ -1,3 +1,3 @@
 /** Exact linear algebra in Float64 for PCA and feature statistics. */
-export { symmetricEigen, type SymmetricEigen } from "./symmetric-eigen";
+export { symmetricEigen } from "./symmetric-eigen";
 export { meanAndCovariance } from "./covariance";

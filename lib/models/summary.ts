@@ -29,7 +29,7 @@ export interface LayerRow {
 }
 
 /** "32 x 24 x 24" for a shape [N, 32, 24, 24]; "F" for [N, F]. */
-export function sizeLabel(shape: readonly number[]): string {
+function sizeLabel(shape: readonly number[]): string {
   return shape.slice(1).join(" x ");
 }
 

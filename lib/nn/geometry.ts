@@ -54,7 +54,7 @@ function checkInt(op: string, name: string, v: unknown, min: number): void {
 }
 
 /** Expands a number or pair to a pair, checking each value is an integer >= min. */
-export function toPair(op: string, name: string, v: number | Pair, min: number): Pair {
+function toPair(op: string, name: string, v: number | Pair, min: number): Pair {
   let pair: Pair;
   if (typeof v === "number") {
     pair = [v, v];

@@ -15,13 +15,13 @@ import { Rng } from "../random";
 let defaultStream: Rng | null = null;
 
 /** The generator for layers built without `rng` (created lazily from the run seed). */
-export function defaultInitRng(): Rng {
+function defaultInitRng(): Rng {
   if (defaultStream === null) defaultStream = Rng.stream("nn/init");
   return defaultStream;
 }
 
 /** PyTorch's bound for a layer with this fan-in: 1 / sqrt(fan_in). */
-export function pytorchBound(fanIn: number): number {
+function pytorchBound(fanIn: number): number {
   if (!Number.isInteger(fanIn) || fanIn <= 0) {
     throw new Error(`pytorchBound: fan_in must be a positive integer, got ${fanIn}`);
   }
@@ -29,7 +29,7 @@ export function pytorchBound(fanIn: number): number {
 }
 
 /** A trainable variable of the given shape, uniform in [-bound, bound). */
-export function uniformVariable(shape: number[], bound: number, rng: Rng): tf.Variable {
+function uniformVariable(shape: number[], bound: number, rng: Rng): tf.Variable {
   const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) values[i] = rng.uniform(-bound, bound);

@@ -168,7 +168,7 @@ const ACCEPTED =
   "a Map or a plain object from parameter names to tensors or { shape: number[], values: Float32Array }";
 
 /** A state dict in any accepted form as a StateDict (tensors read once); a TypeError otherwise. */
-export function toStateDict(dict: unknown, who: string): StateDict {
+function toStateDict(dict: unknown, who: string): StateDict {
   let entries: Array<[unknown, unknown]>;
   if (dict instanceof Map) entries = [...(dict as Map<unknown, unknown>)];
   else if (

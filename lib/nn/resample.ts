@@ -31,12 +31,12 @@ export interface Resampling {
 const f32 = Math.fround;
 
 /** PyTorch's nearest rule: src = min(floor(dst * scale), in - 1) in float32. */
-export function nearestSourceIndex(dst: number, inSize: number, scale: number): number {
+function nearestSourceIndex(dst: number, inSize: number, scale: number): number {
   return Math.min(Math.floor(f32(f32(dst) * f32(scale))), inSize - 1);
 }
 
 /** PyTorch's half-pixel rule for linear modes: src = max(0, scale (dst + 0.5) - 0.5) in float32. */
-export function linearSourceCoordinate(dst: number, scale: number): number {
+function linearSourceCoordinate(dst: number, scale: number): number {
   const src = f32(f32(f32(scale) * f32(dst + 0.5)) - 0.5);
   return src < 0 ? 0 : src;
 }

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import type { StateDict } from "./module";
 
 /** A file that is not a usable safetensors file; the message says why and what to do. */
-export class SafetensorsError extends Error {
+class SafetensorsError extends Error {
   constructor(source: string, reason: string) {
     super(`${source}: ${reason}`);
     this.name = "SafetensorsError";

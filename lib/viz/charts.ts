@@ -28,7 +28,7 @@ export interface ChartOptions {
   yPercent?: boolean;
 }
 
-export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
 type Row = Record<string, number | string>;
 type LayerItem = Extract<TopLevelSpec, { layer: unknown }>["layer"][number];

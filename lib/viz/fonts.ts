@@ -36,7 +36,7 @@ interface Metrics {
 }
 
 /** Reads the cmap (formats 4 and 12), hmtx, hhea and head tables of a TrueType file. */
-export function readFontMetrics(bytes: Uint8Array): Metrics {
+function readFontMetrics(bytes: Uint8Array): Metrics {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tables = new Map<string, number>();
   const numTables = view.getUint16(4);

@@ -65,9 +65,9 @@ export const TITLE_BAND = 24;
 /** Height of the title strip above each row, in pixels. */
 export const TITLE_HEIGHT = 20;
 /** Height of a line of column or image labels, in pixels. */
-export const LABEL_HEIGHT = 15;
+const LABEL_HEIGHT = 15;
 /** Height of the colour bar with its values, in pixels. */
-export const COLORBAR_BAND = 34;
+const COLORBAR_BAND = 34;
 const TITLE_FONT_SIZE = 14;
 const ROW_TITLE_FONT_SIZE = 13;
 const LABEL_FONT_SIZE = 11;
@@ -412,7 +412,7 @@ export function gridSvg(layout: GridLayout): string {
 }
 
 /** Renders the grid to raw pixels (gray, or RGB for the diverging map and RGB images). */
-export function renderGrid(images: ImageBatch, options: GridOptions = {}): RasterImage {
+function renderGrid(images: ImageBatch, options: GridOptions = {}): RasterImage {
   const batch = toBatch(images, options);
   const { n, c, h, w, values } = batch;
   const scale = colorScale(batch, options);

@@ -16,7 +16,7 @@ import type { RenderedChart } from "./render";
  * The vega-lite mime type JupyterLab 3 and 4 render (with vega-lite 5); our specs use
  * nothing that is new in vega-lite 6, so they are sent under it, with a v5 $schema.
  */
-export const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
+const VEGA_LITE_MIME = "application/vnd.vegalite.v5+json";
 const V5_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
 
 /** Shows PNG bytes inline; `width` (CSS pixels) shrinks high-density images. */

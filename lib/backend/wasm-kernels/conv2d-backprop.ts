@@ -242,7 +242,7 @@ function backpropInputScatter(
 }
 
 /** dx = conv(dilate(dy), flip(w)), stride 1; also the forward pass of conv2dTranspose. */
-export function conv2DBackpropInput(args: {
+function conv2DBackpropInput(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: tf.KernelBackend;
   attrs: tf.NamedAttrMap;

@@ -16,7 +16,7 @@ interface ConvAttrs {
 }
 
 /** The same attributes with pad as explicit, non-negative padding and no rounding mode. */
-export function explicitPadding(
+function explicitPadding(
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   attrs: ConvAttrs,
