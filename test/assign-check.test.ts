@@ -3,7 +3,7 @@
  * answers (expected and actual values, shapes first, no stack trace), its record in
  * headless runs, and that it frees the tensors of its body.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 
 import * as tf from "@tensorflow/tfjs";
 

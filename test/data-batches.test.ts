@@ -1,10 +1,12 @@
 /** The batch loop over a data set, and seeded subsets: order, coverage, determinism, no leaks. */
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
 import { Rng } from "../lib/random";
 import { forEachBatch, mapBatches, randomSubset, subset, type Dataset } from "../lib/data";
 import { firstN } from "../lib/data/batches";
 import { Interrupted } from "../lib/training/interrupt";
+import { installFakeKernel } from "./helpers/interrupts";
 
 /** A dataset of n 2x2 "images" whose pixels all equal the item's index; label = index mod 10. */
 function fakeDataset(n: number): Dataset {
@@ -28,6 +30,10 @@ function fakeDataset(n: number): Dataset {
 const rowsOf = (x: tf.Tensor) => Array.from(x.dataSync()).filter((_, i) => i % 4 === 0);
 
 describe("data/batches", () => {
+  before(async () => {
+    await initBackend({ quiet: true });
+  });
+
   it("forEachBatch visits consecutive slices of every tensor in order and frees them", () => {
     const ds = fakeDataset(23);
     const labels = tf.tensor1d(ds.labels, "int32");
@@ -75,18 +81,12 @@ describe("data/batches", () => {
   });
 
   it("stop before the next batch once Interrupt is pressed in a kernel, freeing what they made", () => {
-    // The kernel launcher's counters (lib/kernel/interrupts.ts): SIGINTs, SIGINTs when the
-    // running cells were sent, the running cell's count.
-    const key = Symbol.for("dlc7.kernel.interrupts");
-    const counters = new Int32Array(new SharedArrayBuffer(12));
-    counters[2] = 14;
-    const store = globalThis as { [key: symbol]: unknown };
-    store[key] = counters;
+    const kernel = installFakeKernel(14);
     const x = tf.ones([100, 3]);
     const before = tf.memory().numTensors;
     try {
       const visited: number[] = [];
-      const press = () => Atomics.add(counters, 0, 1);
+      const press = kernel.press;
       assert.throws(
         () =>
           forEachBatch([x], 10, ([b], start) => {
@@ -102,7 +102,7 @@ describe("data/batches", () => {
       // Still pressed: the rest of the cells sent with this one stop too.
       assert.throws(() => forEachBatch([x], 10, () => {}), /at batch 1 of 10/);
       // Cells sent later start clean.
-      Atomics.store(counters, 1, Atomics.load(counters, 0));
+      kernel.sendCells();
       let calls = 0;
       assert.throws(
         () =>
@@ -113,10 +113,10 @@ describe("data/batches", () => {
         /^Interrupted: In \[14\] stopped in mapBatches, at batch 4 of 10$/,
       );
       assert.equal(tf.memory().numTensors, before, "tensors left by the stopped loops");
-      Atomics.store(counters, 1, Atomics.load(counters, 0));
+      kernel.sendCells();
       mapBatches(x, 10, (b) => tf.mul(b, 2)).dispose();
     } finally {
-      delete store[key];
+      kernel.uninstall();
       x.dispose();
     }
   });

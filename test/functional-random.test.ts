@@ -3,7 +3,7 @@
  * the tfjs-based convolutions against the plain-TypeScript references, and the transposed
  * convolutions against tf.grad of the convolutions (the lecture's definition).
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 
 import * as tf from "@tensorflow/tfjs";
 

@@ -2,7 +2,7 @@
  * torch.nn.functional's own outputs (test/fixtures/functional-torch.json, made by
  * make_functional_torch.py with PyTorch 1.13) against ours, errors included.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 

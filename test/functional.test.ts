@@ -3,7 +3,7 @@
  * nine values for conv_transpose1d, six rows for nearest), the matrix view, the output-size
  * rules, the composition rule, coverage maps, PyTorch's errors and tensor bookkeeping.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 
 import * as tf from "@tensorflow/tfjs";
 

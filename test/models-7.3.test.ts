@@ -4,7 +4,7 @@
  * Vincent et al.: sizes, parameter counts (PyTorch's, from test/fixtures/denoising_torch_reference.py),
  * a short training run that lowers the loss, and no tensor left behind.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { GaussianNoise, corruptionTransform, PixelErasure, Downscale } from "../lib/corruptions";

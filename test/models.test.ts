@@ -1,4 +1,4 @@
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {

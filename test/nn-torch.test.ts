@@ -4,7 +4,7 @@
  * lecture's AutoEncoder(32, 8) loading a state dict exported from PyTorch
  * (test/fixtures/lecture-ae-torch.safetensors, made by make_lecture_ae_torch.py).
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";

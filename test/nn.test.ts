@@ -3,7 +3,7 @@
  * gradients against the cpu backend, PyTorch's initialisation, reprs and parameter shapes,
  * layouts, state dicts and the safetensors format, and errors that say what to do.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {

@@ -1,4 +1,4 @@
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

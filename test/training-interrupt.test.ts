@@ -1,4 +1,4 @@
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -11,6 +11,7 @@ import { cellInterrupted, watchInterrupts } from "../lib/kernel/interrupts";
 import { Interrupted, calledFunction, resetEngineAfterStop } from "../lib/training/interrupt";
 import { halfSumSquaredError, type LossFn } from "../lib/training/losses";
 import { train } from "../lib/training/train";
+import { installFakeKernel } from "./helpers/interrupts";
 
 const root = path.resolve(__dirname, "..");
 
@@ -95,20 +96,14 @@ describe("training: interrupts (SIGINT)", function () {
   });
 
   it("stop synchronous work in a kernel, naming the cell and the function it called", () => {
-    // The kernel launcher's counters (lib/kernel/interrupts.ts): SIGINTs, SIGINTs when the
-    // running cells were sent, the running cell's count.
-    const key = Symbol.for("dlc7.kernel.interrupts");
-    const counters = new Int32Array(new SharedArrayBuffer(12));
-    counters[2] = 3;
-    const store = globalThis as { [key: symbol]: unknown };
-    store[key] = counters;
+    const kernel = installFakeKernel(3);
     const images = tf.randomUniform([50, 1, 4, 4]) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     try {
       assert.equal(cellInterrupted(), false);
       const identity = Float64Array.from({ length: 400 }, (_, i) => (i % 21 === 0 ? 1 : 0));
       symmetricEigen(identity, 20);
-      Atomics.add(counters, 0, 1);
+      kernel.press();
       assert.equal(cellInterrupted(), true);
       assert.throws(
         () => symmetricEigen(identity, 20),
@@ -124,7 +119,7 @@ describe("training: interrupts (SIGINT)", function () {
       assert.equal(watch.requested, true);
       watch.release();
     } finally {
-      delete store[key];
+      kernel.uninstall();
       images.dispose();
     }
   });

@@ -1,4 +1,4 @@
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import { AutoEncoder } from "../lib/models";
@@ -7,20 +7,7 @@ import { Rng } from "../lib/random";
 import { halfSumSquaredError, reconstructionLoss, type StepContext } from "../lib/training/losses";
 import { evaluate } from "../lib/training/evaluate";
 import { type LogRow, train } from "../lib/training/train";
-
-/** n 28x28 images of a Gaussian blob at a random place (a 2-parameter family). */
-function blobs(n: number, rng: Rng): tf.Tensor4D {
-  const data = new Float32Array(n * 28 * 28);
-  for (let i = 0; i < n; i++) {
-    const cy = 6 + rng.uniform() * 16;
-    const cx = 6 + rng.uniform() * 16;
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++) {
-        data[i * 784 + y * 28 + x] = Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / 8);
-      }
-  }
-  return tf.tensor4d(data, [n, 1, 28, 28]);
-}
+import { blobs } from "./helpers/blobs";
 
 const ctx = (training: boolean, seed = 7): StepContext => ({
   training,
