@@ -3,7 +3,7 @@
  * (tools/grade-submission.ts) without a kernel: stubs and placeholders, hidden tests taken
  * out and put back in place, edited or deleted test cells, points from check records.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 
 import {
   type Autograder,
@@ -115,7 +115,6 @@ function fakeRun(
     outOfMemory: false,
     running,
     seconds: 1,
-    kernelSeconds: 0.5,
     log: "",
     work: "/nowhere",
     rerun: false,

@@ -8,7 +8,7 @@
  * teacher's files, no writes outside its folder, no view of other processes; a notebook is
  * killed at its time limit.
  */
-import * as assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -91,7 +91,7 @@ function sampleSandboxes(): { stop: () => Map<string, number>; namespaces: Set<s
       const ns = pidNamespace(p);
       if (ns === null || ns === mine) continue;
       try {
-        if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("assign_execute.py"))
+        if (fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("execute_notebook.py"))
           runs.set(ns, `${ns} executor ${p}`);
         const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
         const kb = Number(/^RssAnon:\s+(\d+)/m.exec(status)?.[1]);

@@ -252,14 +252,17 @@ describe("main job, end to end on tiny tslab notebooks", function () {
       const executors = processesMentioning(path.join(nb, "7.1-sleep.ipynb"));
       assert.ok(kernel > 0 && alive(kernel), "the kernel runs");
       assert.ok(executors.length > 0, "the executor runs");
+      // The job itself, which holds the output folder's lock (a zombie until it is reaped).
+      const holder = readJson<{ pid: number }>(path.join(out, ".main-job.lock")).pid;
       process.kill(what === "its top process (npm)" ? top : -top, "SIGKILL");
       const gone = await within(
         10_000,
-        () => !alive(kernel) && processesMentioning(dir).length === 0,
+        () => !alive(kernel) && !alive(holder) && processesMentioning(dir).length === 0,
       );
       assert.ok(
         gone,
         `left after 10 s: kernel ${kernel} ${alive(kernel) ? "alive" : "gone"}, ` +
+          `job ${holder} ${alive(holder) ? "alive" : "gone"}, ` +
           processesMentioning(dir)
             .map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, "utf8")}`)
             .join("; "),

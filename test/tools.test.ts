@@ -17,9 +17,9 @@ import {
   parseOptions,
   sectionOf,
   selectNotebooks,
-  UsageError,
   type Options,
 } from "../tools/run-notebooks";
+import { UsageError } from "../tools/cli";
 import type { NotebookResult, RunSummary } from "../tools/run-summary";
 
 const root = path.resolve(__dirname, "..");

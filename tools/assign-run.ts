@@ -11,22 +11,18 @@
  * capabilities, no view of other processes. Memory and processes are limited in both modes
  * (rlimits: see `limits`); the notebook reaches the executor on its stdin, never as a file.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RECORD_PREFIX, type CheckRecord } from "../lib/assignments/record";
 import { type Notebook, notebookJson, sourceOf } from "./assign-notebook";
+import { type CellRecord, NotebookRun, python, root } from "./notebook-runner";
 
-export const root = path.resolve(__dirname, "..");
+export { root };
 
-export interface CellRun {
-  status: "ok" | "error" | "timeout";
-  seconds: number;
-  /** What the cell printed, without the check records. */
-  text: string;
-  /** The kernel's error output for a failed cell. */
-  error: string;
+/** A cell's record, its printed text without the check records, which come apart. */
+export interface CellRun extends CellRecord {
   records: CheckRecord[];
 }
 
@@ -41,8 +37,7 @@ export interface RunResult {
   /** The cell that was running when the run stopped early. */
   running: number | null;
   seconds: number;
-  kernelSeconds: number | null;
-  /** The executor's stderr (last lines), for a run that failed. */
+  /** The last lines of the executor's and the kernel's stderr, for a run that failed. */
   log: string;
   /** The temporary folder the kernel worked in (deleted when the run ends). */
   work: string;
@@ -64,7 +59,7 @@ export interface RunOptions {
  */
 export const DEFAULT_MEMORY_MIB = 2048;
 /** The executor's share of it (Python, nbclient: about 60 MB); the kernel gets the rest. */
-const EXECUTOR_MIB = 256;
+export const EXECUTOR_MIB = 256;
 /** Processes and threads a submission may add (its kernel alone runs about 20 threads). */
 const TASKS = 256;
 /** The submission's folder, a tmpfs in the sandbox: checkpoints and figures fit easily. */
@@ -108,11 +103,6 @@ const PASSED = [
   "DLC_PYTHON",
 ];
 
-/** The Python that runs Jupyter (tools/setup.sh exports DLC_PYTHON). */
-export function python(): string {
-  return process.env.DLC_PYTHON ?? "/usr/bin/python3";
-}
-
 /** Checks that Jupyter, the tslab kernel and the compiled library are there; throws what to run. */
 export function checkSetup(): void {
   const kernel = path.join(root, "build/jupyter/share/jupyter/kernels/tslab/kernel.json");
@@ -127,9 +117,20 @@ export function checkSetup(): void {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-function unshareArgs(): string[] {
-  const args = ["--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child"];
-  return isRoot() ? args : ["--user", "--map-root-user", ...args];
+/** `command` in the sandbox (tools/grade-sandbox.sh) whose root is built in `base`/root. */
+function sandboxed(base: string, options: string[], command: string[]): string[] {
+  const namespaces = ["--net", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child"];
+  return [
+    "unshare",
+    ...(isRoot() ? namespaces : ["--user", "--map-root-user", ...namespaces]),
+    "bash",
+    path.join(root, "tools/grade-sandbox.sh"),
+    ...sandboxKeeps().flatMap((k) => ["--keep", k]),
+    ...options,
+    base,
+    "--",
+    ...command,
+  ];
 }
 
 /** A folder's prefix when it is outside the system folders the sandbox always has. */
@@ -200,21 +201,12 @@ function tasksOf(uid: number): number {
 }
 
 /**
- * The command line of one run: the executor under its limits, inside the sandbox or not.
- * `base` holds the new root's mount point (sandbox) or the submission's folder (no sandbox).
+ * The executor's command line under the run's limits, inside the sandbox or not. `base` holds
+ * the new root's mount point (sandbox) or the submission's folder (no sandbox).
  */
-function runCommand(base: string, work: string, options: RunOptions, lim: Limits): string[] {
-  const executor = [
-    python(),
-    path.join(root, "tools/assign_execute.py"),
-    "-",
-    "--cwd",
-    work,
-    "--cell-timeout",
-    String(Math.max(1, Math.ceil(options.cellTimeoutSeconds))),
-  ];
+function limited(executor: string[], base: string, options: RunOptions, lim: Limits): string[] {
   const mib = (n: number): number => n * 1024 * 1024;
-  // The executor's soft limit is raised to the hard one in the kernel (kernel_process.py).
+  // The executor's soft limit is raised to the hard one in the kernel (execute_notebook.py).
   const rlimits = [`--data=${mib(EXECUTOR_MIB)}:${mib(lim.kernelMiB)}`, "--core=0"];
   // The parent's death kills the run: a grader killed with -9 leaves no sandbox behind.
   const dieWithGrader = ["setpriv", "--pdeathsig", "KILL", "--"];
@@ -222,24 +214,9 @@ function runCommand(base: string, work: string, options: RunOptions, lim: Limits
   const uid = isRoot() ? sandboxUid() : null;
   // Without root every process of the teacher counts: the limit is what runs now, and more.
   const tasks = uid !== null ? TASKS : tasksOf(process.getuid?.() ?? 0) + TASKS;
-  return [
-    ...dieWithGrader,
-    "unshare",
-    ...unshareArgs(),
-    "bash",
-    path.join(root, "tools/grade-sandbox.sh"),
-    ...sandboxKeeps().flatMap((k) => ["--keep", k]),
-    ...(uid !== null ? ["--uid", String(uid)] : []),
-    "--work-mib",
-    String(WORK_MIB),
-    base,
-    "--",
-    "prlimit",
-    ...rlimits,
-    `--nproc=${tasks}`,
-    "--",
-    ...executor,
-  ];
+  const sandbox = [...(uid !== null ? ["--uid", String(uid)] : []), "--work-mib", `${WORK_MIB}`];
+  const command = ["prlimit", ...rlimits, `--nproc=${tasks}`, "--", ...executor];
+  return [...dieWithGrader, ...sandboxed(base, sandbox, command)];
 }
 
 /**
@@ -251,19 +228,9 @@ export function sandboxProblem(): string | null {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-sandbox-probe-"));
   try {
     fs.mkdirSync(path.join(base, "root"));
-    const r = spawnSync(
-      "unshare",
-      [
-        ...unshareArgs(),
-        "bash",
-        path.join(root, "tools/grade-sandbox.sh"),
-        ...sandboxKeeps().flatMap((k) => ["--keep", k]),
-        base,
-        "--",
-        "true",
-      ],
-      { encoding: "utf8", env: { PATH: process.env.PATH ?? "", DLC_PYTHON: python() } },
-    );
+    const [cmd, ...args] = sandboxed(base, [], ["true"]);
+    const env = { PATH: process.env.PATH ?? "", DLC_PYTHON: python() };
+    const r = spawnSync(cmd as string, args, { encoding: "utf8", env });
     if (r.error === undefined && r.status === 0) return null;
     const why = (r.error?.message ?? r.stderr ?? "").trim().split("\n").slice(-2).join(" ");
     return (
@@ -275,16 +242,6 @@ export function sandboxProblem(): string | null {
   } finally {
     fs.rmSync(base, { recursive: true, force: true });
   }
-}
-
-interface ExecutorEvent {
-  event: "kernel" | "start" | "done" | "dead" | "end";
-  cell?: number;
-  seconds?: number;
-  pgid?: number | null;
-  status?: CellRun["status"];
-  text?: string;
-  error?: string;
 }
 
 /** Splits a cell's printed text into what a reader sees and the check records. */
@@ -311,15 +268,6 @@ export function splitRecords(text: string): { text: string; records: CheckRecord
     kept.push(line);
   }
   return { text: kept.join("\n"), records };
-}
-
-function killGroup(pgid: number | null | undefined): void {
-  if (pgid === null || pgid === undefined || pgid <= 1) return;
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // already gone
-  }
 }
 
 /** What a kernel that ran out of memory writes on its stderr (V8, the C++ runtime, libc). */
@@ -366,90 +314,46 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
     DLC_CHECKPOINT_DIR: path.join(work, "checkpoints"),
     NODE_OPTIONS: `--max-old-space-size=${lim.heapMiB}`,
   });
-  const [cmd, ...args] = runCommand(base, work, options, lim);
-
-  const result: RunResult = {
-    cells: new Map(),
-    end: "failed",
-    outOfMemory: false,
-    running: null,
-    seconds: 0,
-    kernelSeconds: null,
-    log: "",
+  let timedOut = false;
+  const run = new NotebookRun({
+    notebook: { json: notebookJson(nb) },
+    cwd: work,
+    cellTimeout: Math.max(1, Math.ceil(options.cellTimeoutSeconds)),
+    keepGoing: true,
+    env,
+    wrap: (executor) => limited(executor, base, options, lim),
+    hostKernel: !options.sandbox,
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    run.kill();
+  }, options.timeLimitSeconds * 1000);
+  const report = await run.done;
+  clearTimeout(timer);
+  fs.rmSync(base, { recursive: true, force: true });
+  const status = report.end.status;
+  const end: RunEnd = timedOut
+    ? "time-limit"
+    : status === "kernel died"
+      ? "kernel-died"
+      : status === "completed"
+        ? "completed"
+        : "failed";
+  const cells = new Map<number, CellRun>();
+  for (const [i, r] of report.cells) cells.set(i, { ...r, ...splitRecords(r.text) });
+  const log = [...report.log, ...(status === "failed" ? [report.end.message ?? ""] : [])];
+  return {
+    cells,
+    end,
+    outOfMemory:
+      end === "kernel-died" &&
+      [...report.kernelStderr, ...report.log].some((l) => OUT_OF_MEMORY.test(l)),
+    running: report.running,
+    seconds: report.seconds,
+    log: log.join("\n").trim(),
     work,
     rerun: false,
   };
-  const t0 = Date.now();
-  let kernelGroup: number | null = null;
-  let timedOut = false;
-  let finished = false;
-  let stderr = "";
-  await new Promise<void>((resolve) => {
-    const child = spawn(cmd as string, args, {
-      cwd: base,
-      env,
-      stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
-    });
-    child.stdin.on("error", () => undefined); // an executor that could not start
-    child.stdin.end(notebookJson(nb));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid);
-      killGroup(kernelGroup);
-    }, options.timeLimitSeconds * 1000);
-    let pending = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        let ev: ExecutorEvent;
-        try {
-          ev = JSON.parse(line) as ExecutorEvent;
-        } catch {
-          stderr += line + "\n";
-          continue;
-        }
-        if (ev.event === "kernel") {
-          result.kernelSeconds = ev.seconds ?? null;
-          // In the sandbox that is a pid of its own namespace: there, unshare's end kills all.
-          if (!options.sandbox) kernelGroup = ev.pgid ?? null;
-        } else if (ev.event === "start") result.running = ev.cell ?? null;
-        else if (ev.event === "done" && ev.cell !== undefined) {
-          const { text, records } = splitRecords(ev.text ?? "");
-          result.cells.set(ev.cell, {
-            status: ev.status ?? "ok",
-            seconds: ev.seconds ?? 0,
-            text,
-            error: ev.error ?? "",
-            records,
-          });
-          result.running = null;
-        } else if (ev.event === "dead") result.end = "kernel-died";
-        else if (ev.event === "end") finished = true;
-      }
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString("utf8")).slice(-20_000);
-    });
-    child.on("error", (e) => {
-      stderr += `cannot start ${cmd}: ${e.message}\n`;
-    });
-    child.on("close", () => {
-      clearTimeout(timer);
-      killGroup(kernelGroup); // a kernel left behind by a crashed executor
-      resolve();
-    });
-  });
-  result.seconds = (Date.now() - t0) / 1000;
-  if (timedOut) result.end = "time-limit";
-  else if (finished) result.end = "completed";
-  result.log = stderr.trim().split("\n").slice(-30).join("\n");
-  result.outOfMemory = result.end === "kernel-died" && OUT_OF_MEMORY.test(stderr);
-  fs.rmSync(base, { recursive: true, force: true });
-  return result;
 }
 
 /** The notebook with each cell's printed text (without check records) as its output. */

@@ -9,10 +9,9 @@
  * and leaves its own as <name>.failed.ipynb / .html. The summary and README are written
  * at the end of every run, also after a failure or Ctrl-C, which stops the kernels.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { readSettings, settingsErrors } from "../lib/settings";
 import { readManifest, type Manifest } from "../lib/viz/manifest";
 import {
@@ -24,9 +23,11 @@ import {
   tryLock,
 } from "../lib/lock-file";
 import { writeFileAtomic } from "../lib/atomic-write";
+import { UsageError, numberOption, parseCommandLine, runCli } from "./cli";
 import { absolutePathVariables, startDirectory } from "./env-paths";
 import { publishSection } from "./figures-publish";
 import { writeFiguresReadme } from "./figures-readme";
+import { NotebookRun, onLines, python, root } from "./notebook-runner";
 import {
   describeResult,
   writeRunSummary,
@@ -34,8 +35,6 @@ import {
   type NotebookStatus,
   type RunSummary,
 } from "./run-summary";
-
-const root = path.resolve(__dirname, "..");
 
 /** A path as the user would type it from here: relative below the current folder, else absolute. */
 function shown(p: string): string {
@@ -56,9 +55,6 @@ const HELP = `${USAGE}
   --notebooks DIR     folder of notebooks to run (default notebooks/)
 Relative paths, here and in MNIST_DIR, DLC_CHECKPOINT_DIR, ..., are read from the folder you started in.`;
 
-/** Bad command line: reported with the usage line, exit status 2. */
-export class UsageError extends Error {}
-
 export interface Options {
   quick: boolean;
   /** Sections to run, or null for every notebook. */
@@ -71,11 +67,6 @@ export interface Options {
   cellTimeout: number | null;
 }
 
-function nonEmpty(name: string, value: string | undefined): string | undefined {
-  if (value !== undefined && value.trim() === "") throw new UsageError(`--${name} needs a value`);
-  return value;
-}
-
 /**
  * Parses the main job's arguments strictly (unknown options, missing values and stray
  * arguments are errors). Relative folders are read from `startDir`. "help" for --help.
@@ -86,59 +77,28 @@ export function parseOptions(
   startDir: string,
   quickByDefault = false,
 ): Options | "help" {
-  let values: {
-    quick?: boolean;
-    full?: boolean;
-    only?: string;
-    out?: string;
-    "cell-timeout"?: string;
-    notebooks?: string;
-    help?: boolean;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean" },
-        full: { type: "boolean" },
-        only: { type: "string" },
-        out: { type: "string" },
-        "cell-timeout": { type: "string" },
-        notebooks: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    const option = /'(-[^' ]+)/.exec(err.message)?.[1];
-    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-      throw new UsageError(`unknown option ${option}`);
-    if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
-      throw new UsageError(`${option} needs a value`);
-    if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      throw new UsageError(`unexpected argument ${/'([^']*)'/.exec(err.message)?.[1] ?? ""}`);
-    }
-    throw new UsageError(err.message);
-  }
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      full: { type: "boolean" },
+      only: { type: "string" },
+      out: { type: "string" },
+      "cell-timeout": { type: "string" },
+      notebooks: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help === true) return "help";
   if (values.quick === true && values.full === true) {
     throw new UsageError("--quick and --full exclude each other");
   }
-  const only = nonEmpty("only", values.only);
-  const sections = only?.split(",").map((s) => s.trim());
+  const sections = values.only?.split(",").map((s) => s.trim());
   if (sections?.some((s) => s === ""))
-    throw new UsageError(`--only ${only}: an empty section name`);
-  const timeout = nonEmpty("cell-timeout", values["cell-timeout"]);
-  if (timeout !== undefined && !(/^[0-9]+$/.test(timeout) && Number(timeout) > 0)) {
-    throw new UsageError(`--cell-timeout ${timeout}: give a whole number of seconds, at least 1`);
-  }
-  const out = path.resolve(startDir, nonEmpty("out", values.out) ?? path.join(root, "build"));
-  const notebooksDir = path.resolve(
-    startDir,
-    nonEmpty("notebooks", values.notebooks) ?? path.join(root, "notebooks"),
-  );
+    throw new UsageError(`--only ${values.only}: an empty section name`);
+  const cellTimeout = numberOption("cell-timeout", values["cell-timeout"], "seconds", 1);
+  const out = path.resolve(startDir, values.out ?? path.join(root, "build"));
+  const notebooksDir = path.resolve(startDir, values.notebooks ?? path.join(root, "notebooks"));
   for (const source of new Set([notebooksDir, path.join(root, "notebooks")])) {
     const inside = (dir: string): boolean => dir === source || dir.startsWith(source + path.sep);
     if (inside(out) || inside(path.join(out, "notebooks"))) {
@@ -153,7 +113,7 @@ export function parseOptions(
     only: sections === undefined ? null : [...new Set(sections)],
     out,
     notebooksDir,
-    cellTimeout: timeout === undefined ? null : Number(timeout),
+    cellTimeout: cellTimeout ?? null,
   };
 }
 
@@ -266,27 +226,16 @@ export function addMathsNotice(htmlFile: string): void {
   writeFileAtomic(htmlFile, html.slice(0, at) + MATHS_NOTICE + html.slice(at));
 }
 
-/** The executor's result file (tools/execute_notebook.py). */
-interface ExecutorResult {
+/** How a notebook's run ended, for the summary. */
+interface Outcome {
   status: Exclude<NotebookStatus, "not run">;
   cell: number | null;
   message: string | null;
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** One main-job run: its children, the signal that stops it, its results. */
+/** One main-job run: the notebook running, the signal that stops it, its results. */
 class MainJob {
-  private child: ChildProcess | null = null;
-  private kernelPid: number | null = null;
-  private escalation: NodeJS.Timeout | null = null;
+  private run: NotebookRun | null = null;
   stoppedBy: NodeJS.Signals | null = null;
   /** Why the job stops, for the summary: "SIGINT", or "the end of npm run figures (pid 12)". */
   stopReason: string | null = null;
@@ -294,10 +243,7 @@ class MainJob {
   readonly results: NotebookResult[] = [];
   readonly startedAt = new Date();
 
-  constructor(
-    readonly options: Options,
-    readonly python: string,
-  ) {}
+  constructor(readonly options: Options) {}
 
   get figuresDir(): string {
     return path.join(this.options.out, "figures");
@@ -310,70 +256,84 @@ class MainJob {
     if (this.stoppedBy !== null && Date.now() - this.stoppedAt < 2000) return;
     if (this.stoppedBy !== null) {
       console.log(`main job: ${signal} again: killing the running notebook now`);
-      this.kill();
+      this.run?.kill();
       return;
     }
     this.stoppedBy = signal;
     this.stopReason = reason;
     this.stoppedAt = Date.now();
     console.log(`main job: ${reason}: stopping the running notebook and its kernel`);
-    this.child?.kill("SIGTERM");
-    this.escalation = setTimeout(() => this.kill(), 15_000);
+    this.run?.stop(15_000);
   }
 
-  private kill(): void {
-    this.child?.kill("SIGKILL");
-    if (this.kernelPid !== null) killGroup(this.kernelPid, "SIGKILL");
-  }
-
-  /** Runs a child to its end, echoing its output lines with `tag`. */
-  private run(
-    cmd: string,
-    args: string[],
+  /** Executes the notebook; prints its progress, and on failure the cell, its source and why. */
+  private async execute(
+    file: string,
+    output: string,
     env: NodeJS.ProcessEnv,
     tag: string,
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; lines: string[] }> {
+  ): Promise<Outcome> {
+    let code: number[] = [];
+    this.run = new NotebookRun({
+      notebook: { file },
+      cwd: this.options.notebooksDir,
+      output,
+      cellTimeout: this.options.cellTimeout,
+      keepGoing: false,
+      env,
+      hostKernel: true,
+      onEvent: (e) => {
+        if (e.event === "kernel") {
+          code = e.codeCells;
+          console.log(`${tag} kernel pid ${e.pid}`);
+        } else if (e.event === "stderr") console.log(`${tag} kernel stderr: ${e.text}`);
+        else if (e.event === "cell") {
+          const k = `${code.indexOf(e.cell) + 1}/${code.length}`;
+          console.log(`${tag} cell ${e.cell} (${k} code) ${e.seconds.toFixed(1)}s`);
+        }
+      },
+      onLog: (line) => console.log(`${tag} ${line}`),
+    });
+    const { end, cells, kernelStderr } = await this.run.done;
+    this.run = null;
+    if (end.status === "completed") return { status: "ok", cell: null, message: null };
+    const where = end.cell === null ? "kernel start" : `cell ${end.cell}`;
+    // Stopped by the job, the run was interrupted, whatever the executor saw.
+    const r: Outcome =
+      this.stopReason === null
+        ? { status: end.status, cell: end.cell, message: end.message }
+        : {
+            status: "interrupted",
+            cell: end.cell,
+            message: `interrupted by ${this.stopReason} during ${where}; the kernel was stopped`,
+          };
+    const label = r.status === "interrupted" ? "INTERRUPTED" : "FAILED";
+    const lines = [`${label} in ${where} of ${path.basename(file)}: ${r.message}`];
+    if (end.source !== null)
+      lines.push(`----- source of ${where} -----`, ...end.source.split("\n").map((l) => `| ${l}`));
+    const error = cells.get(end.cell ?? -1)?.error.trimEnd() ?? "";
+    if (r.status === "failed" && error !== "")
+      lines.push("----- error -----", ...error.split("\n"));
+    if (r.status === "kernel died" && kernelStderr.length > 0)
+      lines.push("----- last lines the kernel wrote to stderr -----", ...kernelStderr.slice(-20));
+    for (const line of lines) console.log(`${tag} ${line}`);
+    return r;
+  }
+
+  /** nbconvert's HTML export of an executed notebook; false if it failed. */
+  private exportHtml(notebook: string, tag: string): Promise<boolean> {
+    const mathjax = offlineMathJax(path.dirname(notebook));
+    const child = spawn(python(), nbconvertArgs(notebook, mathjax), { stdio: "pipe" });
+    for (const stream of [child.stdout, child.stderr])
+      onLines(stream, (line) => line.trim() !== "" && console.log(`${tag} ${line}`));
     return new Promise((resolve) => {
-      const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-      this.child = child;
-      const lines: string[] = [];
-      // Whole lines only: a chunk may end in the middle of one.
-      const pending = { stdout: "", stderr: "" };
-      for (const stream of ["stdout", "stderr"] as const) {
-        child[stream].on("data", (chunk: Buffer) => {
-          const parts = (pending[stream] + chunk.toString("utf8")).split("\n");
-          pending[stream] = parts.pop() ?? "";
-          for (const line of parts) this.echo(line, tag, lines);
-        });
-      }
-      child.on("error", (e) => lines.push(`${tag} cannot start ${cmd}: ${e.message}`));
-      child.on("close", (code, signal) => {
-        this.echo(pending.stdout, tag, lines);
-        this.echo(pending.stderr, tag, lines);
-        this.child = null;
-        resolve({ code, signal, lines });
-      });
+      child.on("error", () => resolve(false));
+      child.on("close", (code) => resolve(code === 0));
     });
   }
 
-  private echo(line: string, tag: string, lines: string[]): void {
-    if (line.trim() === "") return;
-    lines.push(line);
-    const pid = / kernel pid (\d+)$/.exec(line)?.[1];
-    if (pid !== undefined) this.kernelPid = Number(pid);
-    process.stdout.write(line.startsWith(tag) ? `${line}\n` : `${tag} ${line}\n`);
-  }
-
-  /** A kernel whose executor died without stopping it would hold its memory for ever. */
-  private reapKernel(tag: string): void {
-    if (this.kernelPid !== null && killGroup(this.kernelPid, "SIGKILL")) {
-      console.log(`${tag} the kernel (pid ${this.kernelPid}) outlived its executor; killed it`);
-    }
-    this.kernelPid = null;
-  }
-
   async runNotebook(nb: string): Promise<void> {
-    const { out, notebooksDir, quick, cellTimeout } = this.options;
+    const { out, notebooksDir, quick } = this.options;
     const section = sectionOf(nb);
     const tag = `[${section}]`;
     const stem = nb.replace(/\.ipynb$/, "");
@@ -381,7 +341,6 @@ class MainJob {
     const runDir = path.join(out, ".run", section);
     const staging = path.join(runDir, "figures");
     const executed = path.join(runDir, nb);
-    const resultFile = path.join(runDir, "result.json");
     fs.rmSync(runDir, { recursive: true, force: true });
     fs.mkdirSync(staging, { recursive: true });
     fs.mkdirSync(outNotebooks, { recursive: true });
@@ -393,46 +352,8 @@ class MainJob {
     };
     console.log(`${tag} executing ${nb}`);
     const t0 = Date.now();
-    const exec = await this.run(
-      this.python,
-      [
-        path.join(root, "tools", "execute_notebook.py"),
-        path.join(notebooksDir, nb),
-        executed,
-        "--run-state",
-        env.DLC_RUN_STATE as string,
-        "--result",
-        resultFile,
-        "--cwd",
-        notebooksDir,
-        "--tag",
-        tag,
-        "--parent",
-        String(process.pid),
-        ...(cellTimeout === null ? [] : ["--cell-timeout", String(cellTimeout)]),
-      ],
-      env,
-      tag,
-    );
-    this.reapKernel(tag);
+    let result = await this.execute(path.join(notebooksDir, nb), executed, env, tag);
     const seconds = (Date.now() - t0) / 1000;
-    let result: ExecutorResult;
-    try {
-      result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as ExecutorResult;
-    } catch {
-      const how = exec.signal !== null ? `killed by ${exec.signal}` : `exit code ${exec.code}`;
-      result =
-        this.stoppedBy !== null
-          ? { status: "interrupted", cell: null, message: `interrupted by ${this.stopReason}` }
-          : {
-              status: "failed",
-              cell: null,
-              message: `the notebook executor ended (${how}) without a result: ${exec.lines.slice(-3).join(" / ")}`,
-            };
-    }
-    if (result.status !== "interrupted" && this.stoppedBy !== null && result.status !== "ok") {
-      result = { ...result, status: "interrupted", message: `interrupted by ${this.stopReason}` };
-    }
 
     if (result.status === "ok") {
       try {
@@ -465,9 +386,7 @@ class MainJob {
       const target = path.join(outNotebooks, executedAs);
       fs.renameSync(executed, target);
       if (result.status !== "interrupted" && this.stoppedBy === null) {
-        const mathjax = offlineMathJax(outNotebooks);
-        const html = await this.run(this.python, nbconvertArgs(target, mathjax), env, tag);
-        if (html.code !== 0) {
+        if (!(await this.exportHtml(target, tag))) {
           console.log(`${tag} HTML export failed (the executed notebook is ${shown(target)})`);
         } else addMathsNotice(target.replace(/\.ipynb$/, ".html"));
       }
@@ -502,7 +421,6 @@ class MainJob {
 
   /** Summary and README, written whatever happened. */
   finish(notebooks: string[]): RunSummary {
-    if (this.escalation !== null) clearTimeout(this.escalation);
     for (const nb of notebooks.slice(this.results.length)) {
       const section = sectionOf(nb);
       this.results.push({
@@ -667,28 +585,18 @@ async function main(): Promise<number> {
     for (const p of problems) console.error(`figures: ${p}`);
     return 2;
   }
-  let options: Options | "help";
-  let notebooks: string[];
-  try {
-    options = parseOptions(process.argv.slice(2), start, readSettings().quick);
-    if (options === "help") {
-      console.log(HELP);
-      return 0;
-    }
-    notebooks = selectNotebooks(options.notebooksDir, options.only);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`figures: ${e.message}\n${USAGE}`);
-    return 2;
+  const options = parseOptions(process.argv.slice(2), start, readSettings().quick);
+  if (options === "help") {
+    console.log(HELP);
+    return 0;
   }
+  const notebooks = selectNotebooks(options.notebooksDir, options.only);
   // Kernels run in the notebooks folder: relative paths would be read from there.
   Object.assign(process.env, absolutePathVariables(process.env, start));
-  const python = process.env.DLC_PYTHON ?? "/usr/bin/python3";
-
   fs.mkdirSync(options.out, { recursive: true });
   const lockFile = path.join(options.out, ".main-job.lock");
   if (!lockOutput(lockFile, options.out)) return 1;
-  const job = new MainJob(options, python);
+  const job = new MainJob(options);
   const onSignal = (signal: NodeJS.Signals): void => job.stop(signal);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -729,12 +637,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli("figures", USAGE, main);
