@@ -25,6 +25,7 @@ import {
   testsVersion,
 } from "./assign-notebook";
 import { checkSetup, root, runNotebook } from "./assign-run";
+import { UsageError, numberOption, parseCommandLine, runCli } from "./cli";
 import { errorSummary, gradeNotebook } from "./grade-submission";
 
 export interface AssignOptions {
@@ -218,34 +219,31 @@ export async function assignMaster(file: string, options: AssignOptions): Promis
   return result;
 }
 
-function parseArgs(argv: string[]): { names: string[]; out: string; timeLimit: number } {
-  const options = {
-    names: [] as string[],
-    out: path.join(root, "build/assignments"),
-    timeLimit: 600,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === "--out")
-      options.out = path.resolve(process.env.INIT_CWD ?? process.cwd(), argv[++i] ?? "");
-    else if (a === "--time-limit") options.timeLimit = Number(argv[++i]);
-    else if (a === "--help" || a === "-h") {
-      console.log(
-        "usage: npm run assign [-- NAME... --out DIR --time-limit S]\n" +
-          "builds build/assignments/student/NAME.ipynb and build/assignments/autograder/NAME.json\n" +
-          "from each master notebook assignments/NAME.ipynb (all of them by default)",
-      );
-      process.exit(0);
-    } else if (a.startsWith("--")) throw new Error(`assign: unknown option ${a}; see --help`);
-    else options.names.push(assignmentName(a));
-  }
-  if (!(options.timeLimit > 0))
-    throw new Error("assign: --time-limit must be a number of seconds > 0");
-  return options;
-}
+const USAGE =
+  "usage: npm run assign [-- NAME... --out DIR --time-limit S]\n" +
+  "builds build/assignments/student/NAME.ipynb and build/assignments/autograder/NAME.json\n" +
+  "from each master notebook assignments/NAME.ipynb (all of them by default)";
 
-async function main(): Promise<void> {
-  const { names, out, timeLimit } = parseArgs(process.argv.slice(2));
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args: process.argv.slice(2),
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      "time-limit": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  const out = path.resolve(
+    process.env.INIT_CWD ?? process.cwd(),
+    values.out ?? path.join(root, "build/assignments"),
+  );
+  const timeLimit = numberOption("time-limit", values["time-limit"], "seconds") ?? 600;
+  const names = positionals.map(assignmentName);
   checkSetup();
   const dir = path.join(root, "assignments");
   const all = fs
@@ -255,8 +253,8 @@ async function main(): Promise<void> {
     .sort();
   const unknown = names.filter((n) => !all.includes(n));
   if (unknown.length > 0)
-    throw new Error(
-      `assign: no master notebook ${unknown.map((n) => `assignments/${n}.ipynb`).join(", ")}`,
+    throw new UsageError(
+      `no master notebook ${unknown.map((n) => `assignments/${n}.ipynb`).join(", ")}`,
     );
   const chosen = names.length > 0 ? names : all;
   let failed = 0;
@@ -280,12 +278,7 @@ async function main(): Promise<void> {
   console.log(
     `assign: ${chosen.length - failed} of ${chosen.length} assignment(s) built in ${path.relative(process.cwd(), out) || "."}/`,
   );
-  if (failed > 0) process.exit(1);
+  return failed > 0 ? 1 : 0;
 }
 
-if (require.main === module) {
-  main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exit(1);
-  });
-}
+if (require.main === module) runCli("assign", USAGE, main);

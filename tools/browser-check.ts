@@ -22,10 +22,12 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { UsageError, parseCommandLine, runCli } from "./cli";
 
 const root = path.resolve(__dirname, "..");
+const USAGE =
+  "usage: npx tsx tools/browser-check.ts [--notebook 7.4] [--cell N] [--delay S] [--out DIR]";
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -112,7 +114,7 @@ interface Report {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args: argv,
     options: {
       notebook: { type: "string", default: "7.4" },
@@ -122,10 +124,12 @@ function parseOptions(argv: string[]): Options {
     },
   });
   const delay = Number(values.delay);
-  if (!(delay >= 0)) throw new Error(`--delay ${values.delay}: give seconds, e.g. --delay 1`);
+  if (!(delay >= 0)) throw new UsageError(`--delay ${values.delay}: give seconds, e.g. --delay 1`);
   const cell = values.cell === undefined ? null : Number(values.cell);
   if (cell !== null && !(Number.isInteger(cell) && cell >= 0)) {
-    throw new Error(`--cell ${values.cell}: give the index of a code cell (0 is the first cell)`);
+    throw new UsageError(
+      `--cell ${values.cell}: give the index of a code cell (0 is the first cell)`,
+    );
   }
   return {
     notebook: values.notebook as string,
@@ -454,31 +458,16 @@ function spawnText(command: string, args: string[]): string {
   return (r.stdout ?? "").trim();
 }
 
-if (require.main === module) {
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(2);
-  }
-  run(options).then(
-    (report) => {
-      fs.writeFileSync(
-        path.join(options.out, "report.json"),
-        JSON.stringify(report, null, 1) + "\n",
-      );
-      console.log(JSON.stringify(report, null, 1));
-      console.log(
-        report.problems.length === 0
-          ? "browser check: passed"
-          : `browser check: FAILED: ${report.problems.join("; ")}`,
-      );
-      process.exit(report.problems.length === 0 ? 0 : 1);
-    },
-    (e: Error) => {
-      console.error(e.message);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module)
+  runCli("browser check", USAGE, async () => {
+    const options = parseOptions(process.argv.slice(2));
+    const report = await run(options);
+    fs.writeFileSync(path.join(options.out, "report.json"), JSON.stringify(report, null, 1) + "\n");
+    console.log(JSON.stringify(report, null, 1));
+    console.log(
+      report.problems.length === 0
+        ? "browser check: passed"
+        : `browser check: FAILED: ${report.problems.join("; ")}`,
+    );
+    return report.problems.length === 0 ? 0 : 1;
+  });

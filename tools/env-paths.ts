@@ -7,6 +7,7 @@
  *   eval "$(npx tsx tools/env-paths.ts "$START_DIR")"   # tools/setup.sh: prints export lines
  */
 import * as path from "node:path";
+import { UsageError, parseCommandLine, runCli } from "./cli";
 
 /** Variables holding a path (DLC_PYTHON only when it names a file, not a command on PATH). */
 export const PATH_VARIABLES: readonly string[] = [
@@ -46,9 +47,12 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-if (require.main === module) {
-  const from = process.argv[2] ?? startDirectory();
-  for (const [name, value] of Object.entries(absolutePathVariables(process.env, from))) {
-    console.log(`export ${name}=${shellQuote(value)}`);
-  }
-}
+if (require.main === module)
+  runCli("env-paths", "usage: env-paths [start folder]", () => {
+    const args = { args: process.argv.slice(2), allowPositionals: true };
+    const [from = startDirectory(), extra] = parseCommandLine(args).positionals;
+    if (extra !== undefined) throw new UsageError("give one start folder at most");
+    for (const [name, value] of Object.entries(absolutePathVariables(process.env, from)))
+      console.log(`export ${name}=${shellQuote(value)}`);
+    return 0;
+  });

@@ -14,16 +14,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs as parseCommandLine } from "node:util";
 import { type Autograder, NotebookError, assignmentName, readNotebook } from "./assign-notebook";
 import {
   DEFAULT_MEMORY_MIB,
+  EXECUTOR_MIB,
   checkSetup,
   formatMiB,
-  limits,
   root,
   sandboxProblem,
 } from "./assign-run";
+import { UsageError, numberOption, parseCommandLine, runCli } from "./cli";
 import { writeReport } from "./grade-report";
 import { type SubmissionGrade, gradeNotebook, unreadableGrade } from "./grade-submission";
 
@@ -50,70 +50,45 @@ feedback/ and executed/ (DIR defaults to build/assignments/grades).
 Time limits default to those npm run assign measured (5 times the master's run, at least 60 s);
 each submission may use ${DEFAULT_MEMORY_MIB} MiB of memory (${formatMiB(DEFAULT_MEMORY_MIB)}) unless --memory-limit says.`;
 
-function parseArgs(argv: string[]): GradeCliOptions {
-  let parsed;
-  try {
-    parsed = parseCommandLine({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        assignment: { type: "string" },
-        autograders: { type: "string" },
-        out: { type: "string" },
-        "time-limit": { type: "string" },
-        "cell-timeout": { type: "string" },
-        "memory-limit": { type: "string" },
-        jobs: { type: "string" },
-        "no-sandbox": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new Error(`grade: ${(e as Error).message}\n${USAGE}`);
-  }
-  const { values: v, positionals } = parsed;
-  if (v.help === true) {
-    console.log(USAGE);
-    process.exit(0);
-  }
-  const seconds = (flag: string, value: string | undefined): number | null => {
-    if (value === undefined) return null;
-    const n = Number(value);
-    if (!(n > 0)) throw new Error(`grade: --${flag} takes a number of seconds > 0, got ${value}`);
-    return n;
-  };
-  const integer = (flag: string, value: string | undefined, min: number): number | undefined => {
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min)
-      throw new Error(`grade: --${flag} takes a whole number >= ${min}, got ${value}`);
-    return n;
-  };
+function parseOptions(argv: string[]): GradeCliOptions | "help" {
+  const { values: v, positionals } = parseCommandLine({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      assignment: { type: "string" },
+      autograders: { type: "string" },
+      out: { type: "string" },
+      "time-limit": { type: "string" },
+      "cell-timeout": { type: "string" },
+      "memory-limit": { type: "string" },
+      jobs: { type: "string" },
+      "no-sandbox": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (v.help === true) return "help";
   // npm runs scripts from the project root; paths are the user's, relative to where they typed.
   const cwd = process.env.INIT_CWD ?? process.cwd();
-  if (positionals.length === 0) throw new Error(`grade: which folder of submissions?\n${USAGE}`);
+  if (positionals.length === 0) throw new UsageError("which folder of submissions?");
   if (positionals.length > 1)
-    throw new Error(`grade: one folder of submissions at a time (got ${positionals.join(", ")})`);
-  const memoryMiB = integer("memory-limit", v["memory-limit"], 512) ?? DEFAULT_MEMORY_MIB;
-  limits(memoryMiB); // says what is wrong with it
-  const o: GradeCliOptions = {
-    folder: path.resolve(cwd, positionals[0] as string),
+    throw new UsageError(`one folder of submissions at a time (got ${positionals.join(", ")})`);
+  const folder = path.resolve(cwd, positionals[0] as string);
+  if (!fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(`${folder} is not a folder`);
+  return {
+    folder,
     assignment: v.assignment !== undefined ? assignmentName(v.assignment) : null,
     autograders: path.resolve(
       cwd,
       v.autograders ?? path.join(root, "build/assignments/autograder"),
     ),
     out: path.resolve(cwd, v.out ?? path.join(root, "build/assignments/grades")),
-    timeLimit: seconds("time-limit", v["time-limit"]),
-    cellTimeout: seconds("cell-timeout", v["cell-timeout"]),
-    jobs: integer("jobs", v.jobs, 1) ?? 1,
+    timeLimit: numberOption("time-limit", v["time-limit"], "seconds") ?? null,
+    cellTimeout: numberOption("cell-timeout", v["cell-timeout"], "seconds") ?? null,
+    jobs: numberOption("jobs", v.jobs, "submissions at a time", 1) ?? 1,
     sandbox: v["no-sandbox"] !== true,
-    memoryMiB,
+    memoryMiB: numberOption("memory-limit", v["memory-limit"], "MiB", 2 * EXECUTOR_MIB),
   };
-  if (!fs.existsSync(o.folder) || !fs.statSync(o.folder).isDirectory())
-    throw new Error(`grade: ${o.folder} is not a folder`);
-  return o;
 }
 
 function notebooksUnder(dir: string): string[] {
@@ -255,9 +230,10 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
   return byAssignment;
 }
 
-if (require.main === module) {
-  grade(parseArgs(process.argv.slice(2))).catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exit(1);
+if (require.main === module)
+  runCli("grade", USAGE, async () => {
+    const options = parseOptions(process.argv.slice(2));
+    if (options === "help") console.log(USAGE);
+    else await grade(options);
+    return 0;
   });
-}

@@ -10,6 +10,9 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UsageError, parseCommandLine, runCli } from "./cli";
+
+const USAGE = "usage: lab-copy <lecture notebooks> <working copy> [--fresh all|7.2,7.4]";
 
 /** Where the working copy notes the lecture version each copy was made from. */
 export const SOURCES_FILE = ".lecture-versions.json";
@@ -121,26 +124,26 @@ export function describeReport(report: WorkingCopyReport, dest: string): string[
   return lines;
 }
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const freshAt = args.indexOf("--fresh");
-  const freshArg = freshAt >= 0 ? args.splice(freshAt, 2)[1] : undefined;
-  const [source, dest] = args;
-  if (source === undefined || dest === undefined || (freshAt >= 0 && freshArg === undefined)) {
-    console.error("usage: lab-copy <lecture notebooks> <working copy> [--fresh all|7.2,7.4]");
-    process.exit(2);
-  }
-  const fresh: FreshSelection =
-    freshArg === undefined ? [] : freshArg === "all" ? "all" : freshArg.split(",");
-  try {
-    const report = prepareWorkingCopy(source, dest, fresh);
-    const relative = path.relative(process.cwd(), dest);
-    const shown = relative.startsWith("..") || path.isAbsolute(relative) ? dest : relative;
-    for (const line of describeReport(report, shown)) {
-      console.error(line);
+if (require.main === module)
+  runCli("lab", USAGE, () => {
+    const { values, positionals } = parseCommandLine({
+      args: process.argv.slice(2),
+      allowPositionals: true,
+      options: { fresh: { type: "string" } },
+    });
+    const [source, dest, extra] = positionals;
+    if (source === undefined || dest === undefined || extra !== undefined)
+      throw new UsageError("give the lecture notebooks' folder and the working copy's");
+    const fresh =
+      values.fresh === undefined ? [] : values.fresh === "all" ? "all" : values.fresh.split(",");
+    try {
+      const report = prepareWorkingCopy(source, dest, fresh);
+      const relative = path.relative(process.cwd(), dest);
+      const shown = relative.startsWith("..") || path.isAbsolute(relative) ? dest : relative;
+      for (const line of describeReport(report, shown)) console.error(line);
+      return 0;
+    } catch (e) {
+      console.error(`lab: ${(e as Error).message}`);
+      return 1;
     }
-  } catch (e) {
-    console.error(`lab: ${(e as Error).message}`);
-    process.exit(1);
-  }
-}
+  });

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
+import { parseCommandLine, runCli } from "./cli";
 
 interface Cell {
   id?: string;
@@ -25,7 +26,6 @@ interface Notebook {
 const WIDTH = 100;
 const root = path.resolve(__dirname, "..");
 const folders = ["notebooks", "assignments"].map((d) => path.join(root, d));
-const check = process.argv.includes("--check");
 
 /** The cell's source as prettier formats it (no trailing newline, as Jupyter stores it). */
 async function formatted(source: string, where: string): Promise<string> {
@@ -58,7 +58,9 @@ function toLines(text: string): string[] {
   return lines.map((l, i) => (i < lines.length - 1 ? `${l}\n` : l));
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const options = { check: { type: "boolean" } } as const;
+  const check = parseCommandLine({ args: process.argv.slice(2), options }).values.check === true;
   const problems: string[] = [];
   for (const dir of folders.filter((d) => fs.existsSync(d))) {
     for (const file of fs
@@ -107,12 +109,10 @@ async function main(): Promise<void> {
   if (problems.length > 0) {
     for (const p of problems) console.error(p);
     if (check) console.error("run 'npx tsx tools/notebooks-clean.ts' to strip outputs and format");
-    process.exit(1);
+    return 1;
   }
   if (check) console.log("notebooks: no outputs, code cells formatted, every cell with an id");
+  return 0;
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : String(e));
-  process.exit(1);
-});
+runCli("notebooks-clean", "usage: notebooks-clean [--check]", main);

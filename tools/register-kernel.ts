@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UsageError, parseCommandLine, runCli } from "./cli";
 
 export interface KernelSpec {
   argv: string[];
@@ -37,11 +38,18 @@ export function registerKernel(dataDir: string, launcher: string, node?: string)
   return file;
 }
 
-if (require.main === module) {
-  const [dataDir, launcher] = process.argv.slice(2);
-  if (dataDir === undefined || launcher === undefined) {
-    console.error("usage: register-kernel <jupyter data folder> <kernel launcher>");
-    process.exit(2);
-  }
-  console.error(`setup: registered the TypeScript kernel in ${registerKernel(dataDir, launcher)}`);
-}
+if (require.main === module)
+  runCli(
+    "register-kernel",
+    "usage: register-kernel <jupyter data folder> <kernel launcher>",
+    () => {
+      const args = { args: process.argv.slice(2), allowPositionals: true };
+      const [dataDir, launcher, extra] = parseCommandLine(args).positionals;
+      if (dataDir === undefined || launcher === undefined || extra !== undefined)
+        throw new UsageError("give the Jupyter data folder and the kernel's launcher");
+      console.error(
+        `setup: registered the TypeScript kernel in ${registerKernel(dataDir, launcher)}`,
+      );
+      return 0;
+    },
+  );
