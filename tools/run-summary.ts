@@ -3,7 +3,6 @@
  * end of every run (also after a failure or an interrupt) and read by the figures README
  * and tools/test.sh.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../lib/atomic-write";
 
@@ -40,19 +39,10 @@ export interface RunSummary {
   notebooks: NotebookResult[];
 }
 
-export const SUMMARY_FILE = "run-summary.json";
+const SUMMARY_FILE = "run-summary.json";
 
 export function writeRunSummary(outDir: string, summary: RunSummary): void {
   writeFileAtomic(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
-}
-
-export function readRunSummary(outDir: string): RunSummary {
-  const file = path.join(outDir, SUMMARY_FILE);
-  const summary = JSON.parse(fs.readFileSync(file, "utf8")) as RunSummary;
-  if (summary.version !== 2 || !Array.isArray(summary.notebooks)) {
-    throw new Error(`${file}: not a main-job summary (version 2); re-run npm run figures`);
-  }
-  return summary;
 }
 
 /** "ok", "failed in cell 3: Error: boom", "cell 3 exceeded 60 s (...)", "not run (...)" */
