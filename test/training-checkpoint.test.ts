@@ -48,26 +48,33 @@ const fakeHistory = logFrame(
 );
 const fakeLogs = { log: fakeLog, history: fakeHistory };
 
+/**
+ * Inside a describe: a fresh checkpoint folder for each test (`ck.dir`, removed after it)
+ * and the lines the store reported (`ck.lines`, through `ck.report`).
+ */
+function scratchFolder(): { dir: string; lines: string[]; report: (line: string) => void } {
+  const ck = { dir: "", lines: [] as string[], report: (line: string) => void ck.lines.push(line) };
+  beforeEach(() => {
+    ck.dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
+    ck.lines.length = 0;
+  });
+  afterEach(() => fs.rmSync(ck.dir, { recursive: true, force: true }));
+  return ck;
+}
+
 describe("checkpoints", function () {
-  let dir: string;
-  const lines: string[] = [];
-  const report = (line: string): void => void lines.push(line);
+  const ck = scratchFolder();
 
   before(async () => {
     await initBackend({ quiet: true });
   });
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
-    lines.length = 0;
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("round-trips parameters and the training log, leaving no temporary file", () => {
     const a = new AutoEncoder({ embeddingDim: 3, nbChannels: 4, seed: 1 });
     const b = new AutoEncoder({ embeddingDim: 3, nbChannels: 4, seed: 2 });
     assert.notDeepEqual(weights(a), weights(b));
-    const folder = saveCheckpoint(a, keyFor(3), fakeLogs, dir);
-    assert.equal(folder, checkpointFolder(keyFor(3), dir));
+    const folder = saveCheckpoint(a, keyFor(3), fakeLogs, ck.dir);
+    assert.equal(folder, checkpointFolder(keyFor(3), ck.dir));
     const files = fs.readdirSync(folder).sort();
     assert.equal(files.length, 2);
     assert.equal(files[0], "manifest.json");
@@ -75,7 +82,7 @@ describe("checkpoints", function () {
     // The parameters in float32 after the safetensors header.
     assert.ok(fs.statSync(path.join(folder, files[1]!)).size > 4 * a.parameterCount());
     const before = tf.memory().numTensors;
-    const loaded = loadCheckpoint(b, keyFor(3), dir);
+    const loaded = loadCheckpoint(b, keyFor(3), ck.dir);
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(weights(b), weights(a));
     assert.ok(loaded !== null);
@@ -85,7 +92,7 @@ describe("checkpoints", function () {
     assert.ok(Number.isNaN(log.getColumn("test_loss").toArray()[1] as number));
     assert.deepEqual(history.getColumn("epoch").toArray(), [0.5, 1]);
     // Saving again replaces the weights file; still two files.
-    saveCheckpoint(b, keyFor(3), fakeLogs, dir);
+    saveCheckpoint(b, keyFor(3), fakeLogs, ck.dir);
     assert.equal(fs.readdirSync(folder).length, 2);
     a.dispose();
     b.dispose();
@@ -93,22 +100,22 @@ describe("checkpoints", function () {
 
   it("returns null when there is none; the key's parts each change the folder", () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    assert.equal(loadCheckpoint(m, keyFor(2), dir), null);
-    const base = checkpointFolder(keyFor(2), dir);
+    assert.equal(loadCheckpoint(m, keyFor(2), ck.dir), null);
+    const base = checkpointFolder(keyFor(2), ck.dir);
     const variants: CheckpointKey[] = [
       keyFor(2, 3),
       { ...keyFor(2), seed: 2 },
       { ...keyFor(2), dataset: { name: "fashion-mnist", train: 60000 } },
       { ...keyFor(2), model: { model: "AutoEncoder", nbChannels: 8, embeddingDim: 2, seed: 1 } },
     ];
-    for (const k of variants) assert.notEqual(checkpointFolder(k, dir), base);
+    for (const k of variants) assert.notEqual(checkpointFolder(k, ck.dir), base);
     // Key order does not matter.
     const reordered: CheckpointKey = {
       ...keyFor(2),
       training: { learningRate: 1e-3, batchSize: 100, epochs: 2 },
     };
-    assert.equal(checkpointFolder(reordered, dir), base);
-    assert.throws(() => checkpointFolder({ ...keyFor(2), name: "a/b" }, dir), /letters, digits/);
+    assert.equal(checkpointFolder(reordered, ck.dir), base);
+    assert.throws(() => checkpointFolder({ ...keyFor(2), name: "a/b" }, ck.dir), /letters, digits/);
     m.dispose();
   });
 
@@ -121,24 +128,24 @@ describe("checkpoints", function () {
       return fakeLogs;
     };
     const build = (): AutoEncoder => new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const first = await trainOrLoad(keyFor(2), build, trainFn, { dir, report });
+    const first = await trainOrLoad(keyFor(2), build, trainFn, ck);
     assert.equal(first.loaded, false);
-    const second = await trainOrLoad(keyFor(2), build, trainFn, { dir, report });
+    const second = await trainOrLoad(keyFor(2), build, trainFn, ck);
     assert.equal(second.loaded, true);
     assert.equal(trained, 1);
     assert.deepEqual(weights(second.model), weights(first.model));
     assert.equal(second.log.height, 2);
-    const third = await trainOrLoad(keyFor(2, 5), build, trainFn, { dir, report });
+    const third = await trainOrLoad(keyFor(2, 5), build, trainFn, ck);
     assert.equal(third.loaded, false);
     assert.equal(trained, 2);
-    assert.match(lines[0]!, /^checkpoint ae-d2-[0-9a-f]{16}: none yet, training$/);
-    assert.match(lines[2]!, /^checkpoint ae-d2-[0-9a-f]{16}: loaded \(2 epochs logged\)$/);
+    assert.match(ck.lines[0]!, /^checkpoint ae-d2-[0-9a-f]{16}: none yet, training$/);
+    assert.match(ck.lines[2]!, /^checkpoint ae-d2-[0-9a-f]{16}: loaded \(2 epochs logged\)$/);
     [first, second, third].forEach((r) => r.model.dispose());
   });
 
   it("a corrupt weights file is reported in one line and retrained, never used", async () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, ck.dir);
     const wfile = fs.readdirSync(folder).find((f) => f.startsWith("weights-"))!;
     const bytes = fs.readFileSync(path.join(folder, wfile));
     bytes[100] = bytes[100]! ^ 0xff;
@@ -146,7 +153,7 @@ describe("checkpoints", function () {
     const fresh = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 9 });
     const untouched = weights(fresh);
     assert.throws(
-      () => loadCheckpoint(fresh, keyFor(2), dir),
+      () => loadCheckpoint(fresh, keyFor(2), ck.dir),
       (e: unknown) => e instanceof CheckpointError && /sha256/.test(e.message),
     );
     assert.deepEqual(weights(fresh), untouched, "the model must not be touched");
@@ -158,13 +165,13 @@ describe("checkpoints", function () {
         trained++;
         return logs(logFrame([{ epoch: 1, steps: 1, train_loss: 1, seconds: 1 }], ["epoch"]));
       },
-      { dir, report },
+      ck,
     );
     assert.equal(trained, 1);
     assert.equal(r.loaded, false);
-    assert.equal(lines.length, 2);
+    assert.equal(ck.lines.length, 2);
     assert.match(
-      lines[0]!,
+      ck.lines[0]!,
       /^checkpoint ae-d2-[0-9a-f]{16}: weights file does not match its sha256 \(corrupt\); retraining$/,
     );
     // The retrained model replaced the corrupt checkpoint.
@@ -174,7 +181,7 @@ describe("checkpoints", function () {
       () => {
         throw new Error("should load");
       },
-      { dir, report },
+      ck,
     );
     assert.equal(again.loaded, true);
     [m, fresh, r.model, again.model].forEach((x) => x.dispose());
@@ -182,32 +189,32 @@ describe("checkpoints", function () {
 
   it("a truncated weights file or a broken manifest is reported", () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, ck.dir);
     const wfile = fs.readdirSync(folder).find((f) => f.startsWith("weights-"))!;
     fs.truncateSync(path.join(folder, wfile), 1000);
-    assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /weights file has 1000 bytes/);
+    assert.throws(() => loadCheckpoint(m, keyFor(2), ck.dir), /weights file has 1000 bytes/);
     fs.writeFileSync(path.join(folder, "manifest.json"), '{"format": "dlc7-check');
-    assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /manifest.json is unreadable/);
+    assert.throws(() => loadCheckpoint(m, keyFor(2), ck.dir), /manifest.json is unreadable/);
     fs.writeFileSync(path.join(folder, "manifest.json"), "{}");
-    assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /not a dlc7 checkpoint manifest/);
+    assert.throws(() => loadCheckpoint(m, keyFor(2), ck.dir), /not a dlc7 checkpoint manifest/);
     m.dispose();
   });
 
   it("a mismatched key or architecture is reported, not loaded", () => {
     const m = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, dir);
+    const folder = saveCheckpoint(m, keyFor(2), fakeLogs, ck.dir);
     // A manifest whose key was for another run (e.g. copied over by hand).
     const manifestPath = path.join(folder, "manifest.json");
     const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { key: { seed: number } };
     manifest.key.seed = 7;
     fs.writeFileSync(manifestPath, JSON.stringify(manifest));
-    assert.throws(() => loadCheckpoint(m, keyFor(2), dir), /key differs/);
+    assert.throws(() => loadCheckpoint(m, keyFor(2), ck.dir), /key differs/);
     // Same key, other architecture (the code changed but not the key).
-    saveCheckpoint(m, keyFor(2), fakeLogs, dir);
+    saveCheckpoint(m, keyFor(2), fakeLogs, ck.dir);
     const wider = new AutoEncoder({ embeddingDim: 2, nbChannels: 5, seed: 1 });
     const untouched = weights(wider);
     assert.throws(
-      () => loadCheckpoint(wider, keyFor(2), dir),
+      () => loadCheckpoint(wider, keyFor(2), ck.dir),
       /size mismatch for encoder\.0\.weight: copying a param with shape \[4, 1, 5, 5\] \(100 values\), the shape in the current model is \[5, 1, 5, 5\] \(125 values\)/,
     );
     assert.deepEqual(weights(wider), untouched);
@@ -220,13 +227,13 @@ describe("checkpoints", function () {
     const v = m.parameters()[3]!;
     tf.tidy(() => v.assign(tf.fill(v.shape, NaN)));
     assert.throws(
-      () => saveCheckpoint(m, keyFor(2), fakeLogs, dir),
+      () => saveCheckpoint(m, keyFor(2), fakeLogs, ck.dir),
       /parameter encoder\.2\.bias holds NaN or Infinity; not saved/,
     );
-    assert.equal(fs.existsSync(checkpointFolder(keyFor(2), dir)), false);
+    assert.equal(fs.existsSync(checkpointFolder(keyFor(2), ck.dir)), false);
     // A malformed log is reported before any weight is assigned.
     const good = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 1 });
-    const folder = saveCheckpoint(good, keyFor(2), fakeLogs, dir);
+    const folder = saveCheckpoint(good, keyFor(2), fakeLogs, ck.dir);
     const manifestPath = path.join(folder, "manifest.json");
     const manifest = JSON.parse(fs.readFileSync(manifestPath, "utf8")) as { log: unknown[] };
     manifest.log = [{ epoch: "one" }];
@@ -234,7 +241,7 @@ describe("checkpoints", function () {
     const fresh = new AutoEncoder({ embeddingDim: 2, nbChannels: 4, seed: 9 });
     const untouched = weights(fresh);
     assert.throws(
-      () => loadCheckpoint(fresh, keyFor(2), dir),
+      () => loadCheckpoint(fresh, keyFor(2), ck.dir),
       /manifest\.json: "log\[0\]\.epoch" is not a non-negative integer/,
     );
     assert.deepEqual(weights(fresh), untouched);
@@ -308,12 +315,11 @@ function tinyTraining(value: number, size = 3) {
 }
 
 describe("checkpoints: a failed save keeps the trained model", function () {
-  let dir: string;
-  const lines: string[] = [];
+  const ck = scratchFolder();
   const warnings: string[] = [];
   const options = (d: string) => ({
     dir: d,
-    report: (l: string) => void lines.push(l),
+    report: (l: string) => void ck.lines.push(l),
     warn: (l: string) => void warnings.push(l),
   });
   const notSaved = (d: string, file: string, reason: string, name = "tiny"): RegExp =>
@@ -322,15 +328,12 @@ describe("checkpoints: a failed save keeps the trained model", function () {
     );
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
-    lines.length = 0;
     warnings.length = 0;
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("a read-only folder: what is there loads, the rest trains and warns", async function () {
     this.timeout(60_000);
-    const ro = path.join(dir, "readonly");
+    const ro = path.join(ck.dir, "readonly");
     saveCheckpoint(new TinyModel(7), tinyKey("kept"), tinyLogs(7), ro);
     // A corrupt checkpoint, with a temporary of a killed save that cannot be removed.
     const broken = checkpointFolder(tinyKey("broken"), ro);
@@ -347,13 +350,13 @@ describe("checkpoints: a failed save keeps the trained model", function () {
       prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
     }
     const before = [ro, broken].map((d) => fs.readdirSync(d).sort());
-    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(ck.dir, 0o755);
     for (const d of [ro, broken]) fs.chmodSync(d, 0o555);
     try {
-      const env = { ...process.env, HOME: dir };
+      const env = { ...process.env, HOME: ck.dir };
       const [kept, fresh, retrained] = await Promise.all(
         await startWorkers(
-          path.join(dir, "go"),
+          path.join(ck.dir, "go"),
           [
             ["train-or-load", ro, "0", "5", "kept"],
             ["train-or-load", ro, "0", "5", "tiny"],
@@ -402,7 +405,7 @@ describe("checkpoints: a failed save keeps the trained model", function () {
   });
 
   it("a full disk: the trained model is returned, nothing half-written is left", async function () {
-    const disk = path.join(dir, "disk");
+    const disk = path.join(ck.dir, "disk");
     fs.mkdirSync(disk);
     if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", disk]).status !== 0) {
       console.log("      (skipped: cannot mount a small tmpfs here; needs root)");
@@ -434,7 +437,7 @@ describe("checkpoints: a failed save keeps the trained model", function () {
   });
 
   it("a file where the folder should be: the trained model is returned", async () => {
-    const file = path.join(dir, "checkpoints");
+    const file = path.join(ck.dir, "checkpoints");
     fs.writeFileSync(file, "");
     const { calls, fn } = tinyTraining(4);
     const r = await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, options(file));
@@ -448,22 +451,22 @@ describe("checkpoints: a failed save keeps the trained model", function () {
       ),
     );
     // The key's own folder is a file.
-    const folder = checkpointFolder(tinyKey(), dir);
+    const folder = checkpointFolder(tinyKey(), ck.dir);
     fs.writeFileSync(folder, "");
-    const again = await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, options(dir));
+    const again = await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, options(ck.dir));
     assert.equal(again.model.value(), 4);
     assert.match(
       warnings[1]!,
-      notSaved(dir, folder, "a file stands where a folder is needed \\(EEXIST\\); move it away"),
+      notSaved(ck.dir, folder, "a file stands where a folder is needed \\(EEXIST\\); move it away"),
     );
     assert.equal(calls.n, 2);
     assert.equal(warnings.length, 2);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ["checkpoints", path.basename(folder)]);
+    assert.deepEqual(fs.readdirSync(ck.dir).sort(), ["checkpoints", path.basename(folder)]);
   });
 
   it("a model holding NaN is still refused, not saved with a warning", async () => {
     await assert.rejects(
-      trainOrLoad(tinyKey(), () => new TinyModel(0), tinyTraining(NaN).fn, options(dir)),
+      trainOrLoad(tinyKey(), () => new TinyModel(0), tinyTraining(NaN).fn, options(ck.dir)),
       /parameter layer\.weight holds NaN or Infinity; not saved/,
     );
     assert.deepEqual(warnings, []);
@@ -471,8 +474,8 @@ describe("checkpoints: a failed save keeps the trained model", function () {
 });
 
 describe("trainOrLoad frees the model it built when anything fails", function () {
-  let dir: string;
-  const quiet = () => ({ dir, report: () => undefined, warn: () => undefined });
+  const ck = scratchFolder();
+  const quiet = () => ({ dir: ck.dir, report: () => undefined, warn: () => undefined });
   const build = (): Sequential =>
     new Sequential(
       new Linear(4, 8, { rng: Rng.stream("test/ckpt/leak") }),
@@ -483,10 +486,6 @@ describe("trainOrLoad frees the model it built when anything fails", function ()
   before(async () => {
     await initBackend({ quiet: true });
   });
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("a training that throws (an interrupt) leaves no tensor", async () => {
     const before = tf.memory().numTensors;
@@ -534,22 +533,14 @@ describe("trainOrLoad frees the model it built when anything fails", function ()
 
 describe("checkpoints: concurrent processes", function () {
   this.timeout(120_000);
-  let dir: string;
-  const lines: string[] = [];
-  const report = (line: string): void => void lines.push(line);
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
-    lines.length = 0;
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ck = scratchFolder();
 
   it("three concurrent savers and a reader: every save and every load succeeds", async () => {
-    const savers = [1, 2, 3].map((id) => ["save", dir, String(id), "30"]);
-    const done = path.join(dir, "savers-done");
-    const [a, b, c, reader] = await startWorkers(path.join(dir, "go"), [
+    const savers = [1, 2, 3].map((id) => ["save", ck.dir, String(id), "30"]);
+    const done = path.join(ck.dir, "savers-done");
+    const [a, b, c, reader] = await startWorkers(path.join(ck.dir, "go"), [
       ...savers,
-      ["load", dir, done],
+      ["load", ck.dir, done],
     ]);
     const saved = await Promise.all([a!, b!, c!]);
     fs.writeFileSync(done, "");
@@ -558,22 +549,22 @@ describe("checkpoints: concurrent processes", function () {
     // Every load read weights and logs of one same save.
     assert.deepEqual(read.errors, []);
     assert.ok((read.loads as number) > 0, JSON.stringify(read));
-    const folder = checkpointFolder(tinyKey(), dir);
+    const folder = checkpointFolder(tinyKey(), ck.dir);
     const files = fs.readdirSync(folder).sort();
     assert.equal(files.length, 2, files.join(", "));
     assert.match(files[1]!, /^weights-[0-9a-f]{16}\.safetensors$/);
     // No lock left behind.
-    assert.deepEqual(fs.readdirSync(dir).sort(), ["go", "savers-done", path.basename(folder)]);
+    assert.deepEqual(fs.readdirSync(ck.dir).sort(), ["go", "savers-done", path.basename(folder)]);
     const m = new TinyModel(0);
-    loadCheckpoint(m, tinyKey(), dir);
+    loadCheckpoint(m, tinyKey(), ck.dir);
     assert.ok([1029, 2029, 3029].includes(m.value()), `${m.value()}`);
   });
 
   it("concurrent trainOrLoad of one key: one trains, the others wait and load it", async () => {
     const results = await Promise.all(
       await startWorkers(
-        path.join(dir, "go"),
-        [1, 2, 3].map((v) => ["train-or-load", dir, "1500", String(v)]),
+        path.join(ck.dir, "go"),
+        [1, 2, 3].map((v) => ["train-or-load", ck.dir, "1500", String(v)]),
       ),
     );
     const trainer = results.filter((r) => r.trained === 1);
@@ -590,11 +581,11 @@ describe("checkpoints: concurrent processes", function () {
       );
       assert.match(reports[1]!, /^checkpoint tiny-[0-9a-f]{16}: loaded \(1 epoch logged\)$/);
     }
-    assert.ok(!fs.existsSync(`${checkpointFolder(tinyKey(), dir)}.lock`));
+    assert.ok(!fs.existsSync(`${checkpointFolder(tinyKey(), ck.dir)}.lock`));
   });
 
   it("a lock of an ended process, of this process, or stale from elsewhere is taken over", async () => {
-    const lock = `${checkpointFolder(tinyKey(), dir)}.lock`;
+    const lock = `${checkpointFolder(tinyKey(), ck.dir)}.lock`;
     const holders = [
       { pid: endedPid(), host: os.hostname(), why: "a process that has ended", ageS: 0 },
       // An interrupted call of this very process.
@@ -603,27 +594,27 @@ describe("checkpoints: concurrent processes", function () {
       { pid: 1, host: "elsewhere", why: "not refreshed for 600 s", ageS: 600 },
     ];
     for (const [i, h] of holders.entries()) {
-      fs.rmSync(checkpointFolder(tinyKey(), dir), { recursive: true, force: true });
-      lines.length = 0;
+      fs.rmSync(checkpointFolder(tinyKey(), ck.dir), { recursive: true, force: true });
+      ck.lines.length = 0;
       fs.writeFileSync(lock, JSON.stringify({ pid: h.pid, host: h.host, what: "training" }));
       const then = new Date(Date.now() - h.ageS * 1000);
       fs.utimesSync(lock, then, then);
       const t0 = Date.now();
       const { calls, fn } = tinyTraining(i);
-      const r = await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, { dir, report });
+      const r = await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, ck);
       assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
       assert.equal(calls.n, 1);
       assert.equal(r.model.value(), i);
       assert.equal(
-        lines[0],
-        `checkpoint ${path.basename(checkpointFolder(tinyKey(), dir))}: taking over the lock of pid ${h.pid} on ${h.host} (training), ${h.why}`,
+        ck.lines[0],
+        `checkpoint ${path.basename(checkpointFolder(tinyKey(), ck.dir))}: taking over the lock of pid ${h.pid} on ${h.host} (training), ${h.why}`,
       );
       assert.ok(!fs.existsSync(lock));
     }
   });
 
   it("a live process's lock is waited for", async () => {
-    const lock = `${checkpointFolder(tinyKey(), dir)}.lock`;
+    const lock = `${checkpointFolder(tinyKey(), ck.dir)}.lock`;
     // Holds the lock for a second, then releases it without saving anything.
     const holder = spawn(process.execPath, [
       "-e",
@@ -635,19 +626,19 @@ describe("checkpoints: concurrent processes", function () {
     while (!fs.existsSync(lock)) await new Promise((r) => setTimeout(r, 10));
     const t0 = Date.now();
     const { calls, fn } = tinyTraining(1);
-    await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, { dir, report });
+    await trainOrLoad(tinyKey(), () => new TinyModel(0), fn, ck);
     assert.ok(Date.now() - t0 > 700, `waited only ${Date.now() - t0} ms`);
     assert.equal(calls.n, 1);
     assert.match(
-      lines[0]!,
+      ck.lines[0]!,
       new RegExp(`being trained by pid ${holder.pid} on .*; waiting for it$`),
     );
     await closed;
   });
 
   it("a save removes temporaries of killed saves, never a live writer's", async () => {
-    saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), dir);
-    const folder = checkpointFolder(tinyKey(), dir);
+    saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), ck.dir);
+    const folder = checkpointFolder(tinyKey(), ck.dir);
     const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
     await new Promise((r) => live.on("spawn", r));
     const gone = endedPid();
@@ -660,13 +651,13 @@ describe("checkpoints: concurrent processes", function () {
     const writing = `weights-00000000000000aa.safetensors.${live.pid}.1.tmp`;
     for (const f of [...killed, writing]) fs.writeFileSync(path.join(folder, f), "x");
     try {
-      saveCheckpoint(new TinyModel(2), tinyKey(), tinyLogs(2), dir);
+      saveCheckpoint(new TinyModel(2), tinyKey(), tinyLogs(2), ck.dir);
       const files = fs.readdirSync(folder).sort();
       assert.equal(files.length, 3, files.join(", "));
       assert.deepEqual(files.slice(0, 2), ["manifest.json", writing]);
       assert.match(files[2]!, /^weights-[0-9a-f]{16}\.safetensors$/);
       const m = new TinyModel(0);
-      loadCheckpoint(m, tinyKey(), dir);
+      loadCheckpoint(m, tinyKey(), ck.dir);
       assert.equal(m.value(), 2);
     } finally {
       live.kill();
@@ -674,7 +665,7 @@ describe("checkpoints: concurrent processes", function () {
   });
 
   it("a load that races a save reads the new manifest again", () => {
-    saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), dir);
+    saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), ck.dir);
     const { readFileSync } = nodeFs;
     let raced = false;
     // Another process saves between this load's reading of the manifest and of the weights.
@@ -682,13 +673,13 @@ describe("checkpoints: concurrent processes", function () {
       if (!raced && /weights-\w+\.safetensors$/.test(String(file))) {
         raced = true;
         nodeFs.readFileSync = readFileSync;
-        saveCheckpoint(new TinyModel(2), tinyKey(), tinyLogs(2), dir);
+        saveCheckpoint(new TinyModel(2), tinyKey(), tinyLogs(2), ck.dir);
       }
       return readFileSync(file, ...rest);
     }) as typeof readFileSync;
     const m = new TinyModel(0);
     try {
-      const logs = loadCheckpoint(m, tinyKey(), dir);
+      const logs = loadCheckpoint(m, tinyKey(), ck.dir);
       assert.equal(logs?.log.getColumn("train_loss").toArray()[0], 2);
     } finally {
       nodeFs.readFileSync = readFileSync;
@@ -698,7 +689,7 @@ describe("checkpoints: concurrent processes", function () {
   });
 
   it("flushes the folder after each rename into it", () => {
-    const folder = checkpointFolder(tinyKey(), dir);
+    const folder = checkpointFolder(tinyKey(), ck.dir);
     const events: string[] = [];
     const opened = new Map<number, string>();
     const { openSync, fsyncSync, renameSync } = nodeFs;
@@ -720,7 +711,7 @@ describe("checkpoints: concurrent processes", function () {
       renameSync(from, to);
     };
     try {
-      saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), dir);
+      saveCheckpoint(new TinyModel(1), tinyKey(), tinyLogs(1), ck.dir);
     } finally {
       Object.assign(nodeFs, { openSync, fsyncSync, renameSync });
     }
@@ -734,29 +725,21 @@ describe("checkpoints: concurrent processes", function () {
 });
 
 describe("checkpoints: validated before anything is assigned", function () {
-  let dir: string;
-  const lines: string[] = [];
-  const report = (line: string): void => void lines.push(line);
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "dlc7-ckpt-"));
-    lines.length = 0;
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ck = scratchFolder();
 
   interface Manifest {
     weights: { file: string; bytes: number; sha256: string };
     [field: string]: unknown;
   }
   const manifestPath = (key: CheckpointKey): string =>
-    path.join(checkpointFolder(key, dir), "manifest.json");
+    path.join(checkpointFolder(key, ck.dir), "manifest.json");
   const readManifest = (key: CheckpointKey): Manifest =>
     JSON.parse(fs.readFileSync(manifestPath(key), "utf8")) as Manifest;
 
   /** Puts `bytes` in the key's folder as its weights file, the manifest updated to match. */
   function replaceWeights(key: CheckpointKey, bytes: Uint8Array): void {
     const m = readManifest(key);
-    const folder = checkpointFolder(key, dir);
+    const folder = checkpointFolder(key, ck.dir);
     fs.rmSync(path.join(folder, m.weights.file));
     const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
     m.weights = { file: `weights-${sha256.slice(0, 16)}.safetensors`, bytes: bytes.length, sha256 };
@@ -767,7 +750,7 @@ describe("checkpoints: validated before anything is assigned", function () {
   /** The key's weights file with its safetensors header changed by `edit`. */
   function editedHeader(key: CheckpointKey, edit: (h: Record<string, any>) => void): Buffer {
     const buf = fs.readFileSync(
-      path.join(checkpointFolder(key, dir), readManifest(key).weights.file),
+      path.join(checkpointFolder(key, ck.dir), readManifest(key).weights.file),
     );
     const n = Number(buf.readBigUInt64LE(0));
     const header = JSON.parse(buf.subarray(8, 8 + n).toString()) as Record<string, any>;
@@ -783,7 +766,7 @@ describe("checkpoints: validated before anything is assigned", function () {
   function refused(key: CheckpointKey, message: RegExp): void {
     const fresh = new TinyModel(-1);
     assert.throws(
-      () => loadCheckpoint(fresh, key, dir),
+      () => loadCheckpoint(fresh, key, ck.dir),
       (e: unknown) => e instanceof CheckpointError && message.test(e.message),
     );
     assert.equal(fresh.value(), -1);
@@ -791,14 +774,14 @@ describe("checkpoints: validated before anything is assigned", function () {
 
   it("swapped or overlapping offsets in the weights file are refused", () => {
     const key = tinyKey();
-    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), dir);
+    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), ck.dir);
     const swapped = editedHeader(key, (h) => {
       const w = h["layer.weight"].data_offsets;
       h["layer.weight"].data_offsets = h["layer.bias"].data_offsets;
       h["layer.bias"].data_offsets = w;
     });
     // Changed in place: its sha256 no longer matches.
-    const file = path.join(checkpointFolder(key, dir), readManifest(key).weights.file);
+    const file = path.join(checkpointFolder(key, ck.dir), readManifest(key).weights.file);
     const original = fs.readFileSync(file);
     fs.writeFileSync(file, swapped);
     refused(key, /weights file does not match its sha256/);
@@ -806,7 +789,7 @@ describe("checkpoints: validated before anything is assigned", function () {
     // A consistent manifest does not help: the byte ranges do not fit the shapes.
     replaceWeights(key, swapped);
     refused(key, /tensor "layer\.\w+" \[\d+(, \d+)?\] has bytes \d+\.\.\d+ of 60/);
-    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), dir);
+    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), ck.dir);
     replaceWeights(
       key,
       editedHeader(key, (h) => {
@@ -818,7 +801,7 @@ describe("checkpoints: validated before anything is assigned", function () {
 
   it("a weights file holding NaN or Infinity is refused, naming the tensor, then retrained", async () => {
     const key = tinyKey();
-    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), dir);
+    saveCheckpoint(new TinyModel(1), key, tinyLogs(1), ck.dir);
     for (const [bad, name, at] of [
       [NaN, "layer.bias", 2],
       [Infinity, "layer.weight", 5],
@@ -843,20 +826,20 @@ describe("checkpoints: validated before anything is assigned", function () {
         m.loadStateDict(new TinyModel(3).stateDict());
         return tinyLogs(3);
       },
-      { dir, report },
+      ck,
     );
     assert.equal(r.loaded, false);
     assert.equal(r.model.value(), 3);
-    assert.match(lines[0] ?? "", /parameter layer\.weight holds Infinity .*; retraining$/);
+    assert.match(ck.lines[0] ?? "", /parameter layer\.weight holds Infinity .*; retraining$/);
   });
 
   it("a weights file of another key is refused", () => {
-    saveCheckpoint(new TinyModel(1), tinyKey("a"), tinyLogs(1), dir);
-    saveCheckpoint(new TinyModel(2), tinyKey("b"), tinyLogs(2), dir);
+    saveCheckpoint(new TinyModel(1), tinyKey("a"), tinyLogs(1), ck.dir);
+    saveCheckpoint(new TinyModel(2), tinyKey("b"), tinyLogs(2), ck.dir);
     const other = readManifest(tinyKey("b")).weights.file;
     replaceWeights(
       tinyKey("a"),
-      fs.readFileSync(path.join(checkpointFolder(tinyKey("b"), dir), other)),
+      fs.readFileSync(path.join(checkpointFolder(tinyKey("b"), ck.dir), other)),
     );
     refused(
       tinyKey("a"),
@@ -868,7 +851,7 @@ describe("checkpoints: validated before anything is assigned", function () {
 
   it("a manifest with a wrong type in any field is a CheckpointError, then retrained", async () => {
     const key = tinyKey();
-    saveCheckpoint(new TinyModel(1), key, fakeLogs, dir);
+    saveCheckpoint(new TinyModel(1), key, fakeLogs, ck.dir);
     const good = fs.readFileSync(manifestPath(key), "utf8");
     const DELETE = Symbol("delete");
     const cases: Array<[Array<string | number>, unknown[]]> = [
@@ -942,7 +925,7 @@ describe("checkpoints: validated before anything is assigned", function () {
         const what = `${where.join(".") || "(the manifest)"} = ${value === DELETE ? "(missing)" : JSON.stringify(value)}`;
         const fresh = new TinyModel(-1);
         assert.throws(
-          () => loadCheckpoint(fresh, key, dir),
+          () => loadCheckpoint(fresh, key, ck.dir),
           (e: unknown) => e instanceof CheckpointError,
           what,
         );
@@ -962,11 +945,11 @@ describe("checkpoints: validated before anything is assigned", function () {
       refused(key, /./);
     }
     // trainOrLoad retrains over it.
-    lines.length = 0;
+    ck.lines.length = 0;
     const { calls, fn } = tinyTraining(3);
-    const r = await trainOrLoad(key, () => new TinyModel(0), fn, { dir, report });
+    const r = await trainOrLoad(key, () => new TinyModel(0), fn, ck);
     assert.equal(calls.n, 1);
     assert.equal(r.model.value(), 3);
-    assert.match(lines[0]!, /; retraining$/);
+    assert.match(ck.lines[0]!, /; retraining$/);
   });
 });
