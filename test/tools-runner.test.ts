@@ -67,7 +67,8 @@ describe("notebook runner: one policy for the main job and the grader", function
       ...(onEvent === undefined ? {} : { onEvent }),
     });
   };
-  const both = (cells: string[]): Promise<NotebookRunReport[]> =>
+  /** The main job's run and the grader's, of the same cells. */
+  const both = (cells: string[]): Promise<[NotebookRunReport, NotebookRunReport]> =>
     Promise.all([start(cells, false).done, start(cells, true).done]);
 
   it("interrupts a cell past its time limit and records it; the main job stops there, the grader goes on", async () => {
