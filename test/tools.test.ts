@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describeHolder, readLockHolder, releaseLock, tryLock } from "../lib/lock-file";
-import type { FigureEntry, Manifest } from "../lib/viz/manifest";
+import type { ClaimEntry, FigureEntry, Manifest } from "../lib/viz/manifest";
 import { absolutePathVariables } from "../tools/env-paths";
 import { publishSection } from "../tools/figures-publish";
 import { writeFiguresReadme } from "../tools/figures-readme";
@@ -46,6 +46,20 @@ function entry(section: string, name: string, cell: number): FigureEntry {
   };
 }
 
+function claim(section: string, text: string, verdict: ClaimEntry["verdict"]): ClaimEntry {
+  const where = { notebook: `${section}-x.ipynb`, cell: 4, seed: 0, backend: "wasm" };
+  return {
+    ...where,
+    dataset: "mnist",
+    quick: false,
+    elapsedSeconds: 1,
+    section,
+    text,
+    verdict,
+    evidence: ["x = 1"],
+  };
+}
+
 function result(notebook: string, extra: Partial<NotebookResult> = {}): NotebookResult {
   return {
     notebook,
@@ -57,13 +71,14 @@ function result(notebook: string, extra: Partial<NotebookResult> = {}): Notebook
     message: null,
     figures: "this run",
     executed: `notebooks/${notebook}`,
+    claims: { confirmed: 2, notConfirmed: 0, notChecked: 1 },
     ...extra,
   };
 }
 
 function summary(notebooks: NotebookResult[], status: RunSummary["status"]): RunSummary {
   return {
-    version: 2,
+    version: 3,
     status,
     command: "npm run figures",
     quick: false,
@@ -223,6 +238,7 @@ describe("main job tools", function () {
       version: 1,
       figures: [entry("7.1", "gone", 1), entry("7.1", "a", 2), entry("7.2", "b", 2)],
       tables: [],
+      claims: [claim("7.1", "old", "not confirmed"), claim("7.2", "kept", "confirmed")],
     };
     writeJson(path.join(figures, "manifest.json"), old);
     for (const [s, f] of [
@@ -237,6 +253,7 @@ describe("main job tools", function () {
       version: 1,
       figures: [entry("7.1", "a", 5)],
       tables: [],
+      claims: [claim("7.1", "new", "confirmed")],
     });
     fs.mkdirSync(path.join(staging, "7.1"));
     fs.writeFileSync(path.join(staging, "7.1", "a.png"), "new");
@@ -247,6 +264,11 @@ describe("main job tools", function () {
     assert.deepEqual(
       m.figures.map((f) => `${f.section}/${f.name}@${f.cell}`),
       ["7.1/a@5", "7.2/b@2"],
+    );
+    assert.deepEqual(
+      (m.claims ?? []).map((c) => `${c.section}/${c.text}`),
+      ["7.2/kept", "7.1/new"],
+      "the section's claims replaced, the others kept",
     );
     assert.deepEqual(m.runs, { "7.1": run });
     assert.deepEqual(fs.readdirSync(path.join(figures, "7.1")), ["a.png"]);
@@ -260,6 +282,7 @@ describe("main job tools", function () {
       version: 1,
       figures: [entry("7.2", "late", 9), entry("7.2", "early", 3), entry("7.1", "first", 1)],
       tables: [],
+      claims: [claim("7.2", "the codes are Gaussian", "not confirmed")],
       runs: {
         "7.2": { notebook: "7.2-x.ipynb", finishedAt: "2025-12-31T10:00:00.000Z", quick: false },
       },
@@ -288,14 +311,19 @@ describe("main job tools", function () {
     assert.ok(text.indexOf("## 7.1") < text.indexOf("## 7.2"));
     assert.ok(text.indexOf("### early") < text.indexOf("### late"));
     assert.match(text, /\*\*1 of 3 notebook\(s\) failed\*\*/);
-    assert.match(text, /\| `7\.1-x\.ipynb` \| ok, 1\.5 s \| this run \|/);
     assert.match(
       text,
-      /\| `7\.2-x\.ipynb` \| \*\*failed in cell 3: Error: boom \\\| bang\*\* \| the run of 2025-12-31 10:00:00 UTC \(full mode\), kept \|/,
+      /\| `7\.1-x\.ipynb` \| ok, 1\.5 s \| 2 confirmed, 1 not checked in quick mode \| this run \|/,
+    );
+    assert.ok(text.includes("- ✗ **not confirmed**: the codes are Gaussian (x = 1)"));
+    assert.ok(text.indexOf("the codes are Gaussian") > text.indexOf("### late"), "under 7.2");
+    assert.match(
+      text,
+      /\| `7\.2-x\.ipynb` \| \*\*failed in cell 3: Error: boom \\\| bang\*\* \| 2 confirmed, 1 not checked in quick mode \| the run of 2025-12-31 10:00:00 UTC \(full mode\), kept \|/,
     );
     assert.match(
       text,
-      /\| `7\.3-x\.ipynb` \| \*\*not run \(the job stopped before it\)\*\* \| no figures \|/,
+      /\| `7\.3-x\.ipynb` \| \*\*not run \(the job stopped before it\)\*\* \| - \| no figures \|/,
     );
   });
 

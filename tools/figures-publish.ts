@@ -10,7 +10,7 @@ import { readManifest, updateManifest, type SectionRun } from "../lib/viz/manife
 /**
  * Replaces the figures of `section` (and of any other section the staged run wrote) in
  * `figuresDir` by those staged in `stagingDir`: the section folders are swapped by rename
- * and the manifest entries replaced, under the manifest lock. Returns the sections replaced.
+ * and the manifest entries (figures, tables, claims) replaced, under the manifest lock. Returns the sections replaced.
  */
 export function publishSection(
   figuresDir: string,
@@ -19,8 +19,12 @@ export function publishSection(
   run: SectionRun,
 ): string[] {
   const staged = readManifest(stagingDir);
+  const stagedClaims = staged.claims ?? [];
   const sections = [
-    ...new Set([section, ...[...staged.figures, ...staged.tables].map((e) => e.section)]),
+    ...new Set([
+      section,
+      ...[...staged.figures, ...staged.tables, ...stagedClaims].map((e) => e.section),
+    ]),
   ].sort();
   const trash = path.join(stagingDir, ".previous");
   updateManifest(figuresDir, (manifest) => {
@@ -38,6 +42,7 @@ export function publishSection(
       ...manifest,
       figures: [...manifest.figures.filter((e) => !replaced(e)), ...staged.figures],
       tables: [...manifest.tables.filter((e) => !replaced(e)), ...staged.tables],
+      claims: [...(manifest.claims ?? []).filter((e) => !replaced(e)), ...stagedClaims],
       runs,
     };
   });

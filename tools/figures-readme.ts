@@ -1,18 +1,19 @@
 /**
  * The figures folder's README.md: how the last main-job run went, notebook by notebook
  * (never "ok" for one that did not finish), then every figure with its caption, the lecture
- * slide it reproduces and the run it comes from.
+ * slide it reproduces and the run it comes from, and the lecture's claims each notebook checked.
  */
 import * as path from "node:path";
 import { writeFileAtomic } from "../lib/atomic-write";
 import {
   readManifest,
+  type ClaimEntry,
   type FigureEntry,
   type Manifest,
   type SectionRun,
   type TableEntry,
 } from "../lib/viz/manifest";
-import { describeResult, type RunSummary } from "./run-summary";
+import { describeClaims, describeResult, type RunSummary } from "./run-summary";
 
 export { readManifest };
 
@@ -52,8 +53,8 @@ function lastRunLines(manifest: Manifest, summary: RunSummary): string[] {
     `\`${summary.command}\`, started ${summary.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}, ` +
       `${summary.quick ? "quick" : "full"} mode: ${verdict}.`,
     "",
-    "| notebook | this run | its figures below come from |",
-    "| --- | --- | --- |",
+    "| notebook | this run | the lecture's claims it checked | its figures below come from |",
+    "| --- | --- | --- | --- |",
   ];
   for (const r of summary.notebooks) {
     const result = r.ok
@@ -65,10 +66,30 @@ function lastRunLines(manifest: Manifest, summary: RunSummary): string[] {
         : r.figures === "none"
           ? "no figures"
           : `${describeRun(manifest.runs?.[r.section])}, kept`;
-    lines.push(`| \`${r.notebook}\` | ${result} | ${from} |`);
+    const claims = r.status === "not run" ? "-" : describeClaims(r.claims);
+    lines.push(`| \`${r.notebook}\` | ${result} | ${claims} | ${from} |`);
   }
   lines.push("");
   return lines;
+}
+
+/** The claims a section's notebook checked: verdict, claim, the numbers that decided it. */
+function claimLines(claims: ClaimEntry[]): string[] {
+  if (claims.length === 0) return [];
+  const mark = {
+    confirmed: "✓",
+    "not confirmed": "✗ **not confirmed**",
+    "not checked in quick mode": "– not checked in quick mode",
+  };
+  return [
+    "### The lecture's claims, checked",
+    "",
+    ...claims.map(
+      (c) =>
+        `- ${mark[c.verdict]}: ${c.text}${c.evidence.length > 0 ? ` (${c.evidence.join("; ")})` : ""}`,
+    ),
+    "",
+  ];
 }
 
 export function writeFiguresReadme(
@@ -85,8 +106,9 @@ export function writeFiguresReadme(
     "",
     ...lastRunLines(manifest, summary),
   ];
+  const claims = manifest.claims ?? [];
   const sections = [
-    ...new Set([...manifest.figures, ...manifest.tables].map((f) => f.section)),
+    ...new Set([...manifest.figures, ...manifest.tables, ...claims].map((f) => f.section)),
   ].sort();
   for (const section of sections) {
     lines.push(`## ${SECTION_TITLES[section] ?? section}`, "");
@@ -110,6 +132,7 @@ export function writeFiguresReadme(
       }
       lines.push(provenanceLine(item), "");
     }
+    lines.push(...claimLines(claims.filter((c) => c.section === section)));
   }
   if (sections.length === 0) lines.push("No figure has been written yet.", "");
   writeFileAtomic(path.join(figuresDir, "README.md"), lines.join("\n"));

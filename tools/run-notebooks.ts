@@ -29,7 +29,10 @@ import { publishSection } from "./figures-publish";
 import { writeFiguresReadme } from "./figures-readme";
 import { NotebookRun, onLines, python, root } from "./notebook-runner";
 import {
+  countClaims,
+  describeClaims,
   describeResult,
+  sumClaims,
   writeRunSummary,
   type NotebookResult,
   type NotebookStatus,
@@ -354,6 +357,7 @@ class MainJob {
     const t0 = Date.now();
     let result = await this.execute(path.join(notebooksDir, nb), executed, env, tag);
     const seconds = (Date.now() - t0) / 1000;
+    const claims = countClaims(readManifest(staging).claims ?? []);
 
     if (result.status === "ok") {
       try {
@@ -404,6 +408,7 @@ class MainJob {
       message: ok ? null : result.message,
       figures: ok ? "this run" : sectionHasFigures ? "an earlier run" : "none",
       executed: executedAs === null ? null : path.join("notebooks", executedAs),
+      claims,
     });
     fs.rmSync(runDir, { recursive: true, force: true });
     const r = this.results[this.results.length - 1] as NotebookResult;
@@ -433,10 +438,11 @@ class MainJob {
         message: null,
         figures: "none",
         executed: null,
+        claims: countClaims([]),
       });
     }
     const summary: RunSummary = {
-      version: 2,
+      version: 3,
       status:
         this.stoppedBy !== null ? "interrupted" : this.results.every((r) => r.ok) ? "ok" : "failed",
       command: `npm run figures${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
@@ -478,14 +484,17 @@ function printSummary(summary: RunSummary, out: string): void {
     const figs = manifest.figures.filter((f) => f.section === r.section);
     const backends = [...new Set(figs.map((f) => f.backend))].join(", ") || "-";
     const time = r.seconds === null ? "" : `${r.seconds.toFixed(1).padStart(7)} s`;
+    const claims = r.status === "not run" ? "" : `  claims: ${describeClaims(r.claims)}`;
     console.log(
-      `  ${r.ok ? "ok     " : r.status === "not run" ? "-      " : r.status === "interrupted" ? "STOPPED" : "FAILED "} ${r.notebook.padEnd(40)} ${time.padStart(9)}  ${String(figs.length).padStart(3)} figures (${r.figures})  backend ${backends}` +
+      `  ${r.ok ? "ok     " : r.status === "not run" ? "-      " : r.status === "interrupted" ? "STOPPED" : "FAILED "} ${r.notebook.padEnd(40)} ${time.padStart(9)}  ${String(figs.length).padStart(3)} figures (${r.figures})  backend ${backends}${claims}` +
         (r.ok ? "" : `\n          ${describeResult(r)}${r.executed ? `; see ${r.executed}` : ""}`),
     );
   }
+  const total = sumClaims(summary.notebooks.map((r) => r.claims));
   console.log(
     `  figures: ${manifest.figures.length} (and ${manifest.tables.length} tables) in ${shown(path.join(out, "figures"))}/ (README.md lists them)`,
   );
+  console.log(`  the lecture's claims checked by this run: ${describeClaims(total)}`);
 }
 
 /** A process the job belongs to, with its start time (a pid can be reused). */

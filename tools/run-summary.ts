@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { writeFileAtomic } from "../lib/atomic-write";
+import type { ClaimEntry } from "../lib/viz/manifest";
 
 /** How a notebook's run ended ("not run": the job stopped before its turn). */
 export type NotebookStatus =
@@ -25,10 +26,47 @@ export interface NotebookResult {
   figures: "this run" | "an earlier run" | "none";
   /** The executed notebook this run wrote, relative to the output folder. */
   executed: string | null;
+  /** The lecture's claims this run checked, by verdict. */
+  claims: ClaimCounts;
+}
+
+export interface ClaimCounts {
+  confirmed: number;
+  notConfirmed: number;
+  /** Quick mode's data is too small to decide them. */
+  notChecked: number;
+}
+
+export function countClaims(claims: readonly ClaimEntry[]): ClaimCounts {
+  const n = (verdict: ClaimEntry["verdict"]) => claims.filter((c) => c.verdict === verdict).length;
+  return {
+    confirmed: n("confirmed"),
+    notConfirmed: n("not confirmed"),
+    notChecked: n("not checked in quick mode"),
+  };
+}
+
+export function sumClaims(counts: readonly ClaimCounts[]): ClaimCounts {
+  const sum = (k: keyof ClaimCounts) => counts.reduce((a, c) => a + c[k], 0);
+  return {
+    confirmed: sum("confirmed"),
+    notConfirmed: sum("notConfirmed"),
+    notChecked: sum("notChecked"),
+  };
+}
+
+/** "12 confirmed, 1 NOT CONFIRMED, 3 not checked in quick mode"; "none" when there are none. */
+export function describeClaims(c: ClaimCounts): string {
+  const parts = [
+    c.confirmed > 0 ? `${c.confirmed} confirmed` : "",
+    c.notConfirmed > 0 ? `${c.notConfirmed} NOT CONFIRMED` : "",
+    c.notChecked > 0 ? `${c.notChecked} not checked in quick mode` : "",
+  ].filter((p) => p !== "");
+  return parts.length === 0 ? "none" : parts.join(", ");
 }
 
 export interface RunSummary {
-  version: 2;
+  version: 3;
   status: "ok" | "failed" | "interrupted";
   /** The command, as the user would type it again. */
   command: string;
