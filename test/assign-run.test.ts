@@ -657,6 +657,28 @@ console.log([${JSON.stringify(root)}, ${JSON.stringify(path.join(root, "build"))
     assert.equal(r.cells.get(0)?.text.trim(), "alive");
   });
 
+  it("gives the kernel the grader's share of the CPU threads, unless DLC_THREADS is set", async () => {
+    const saved = process.env.DLC_THREADS;
+    const threads = async (): Promise<string | undefined> => {
+      const r = await runNotebook(notebook(["console.log(process.env.DLC_THREADS);"]), {
+        sandbox: false,
+        timeLimitSeconds: 60,
+        cellTimeoutSeconds: 30,
+        threads: 1,
+      });
+      return r.cells.get(0)?.text.trim();
+    };
+    try {
+      delete process.env.DLC_THREADS;
+      assert.equal(await threads(), "1");
+      process.env.DLC_THREADS = "2";
+      assert.equal(await threads(), "2");
+    } finally {
+      if (saved === undefined) delete process.env.DLC_THREADS;
+      else process.env.DLC_THREADS = saved;
+    }
+  });
+
   for (const sandbox of [true, false]) {
     it(`kills a notebook at its time limit, keeps what ran before and leaves no process (${sandbox ? "sandbox" : "no sandbox"})`, async () => {
       const r = await runNotebook(

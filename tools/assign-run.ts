@@ -51,6 +51,8 @@ export interface RunOptions {
   cellTimeoutSeconds: number;
   /** Memory of the submission, its executor included (default DEFAULT_MEMORY_MIB). */
   memoryMiB?: number;
+  /** CPU threads of its kernel (DLC_THREADS) where the caller's environment sets none. */
+  threads?: number;
 }
 
 /**
@@ -314,6 +316,8 @@ async function runOnce(nb: Notebook, options: RunOptions): Promise<RunResult> {
     DLC_CHECKPOINT_DIR: path.join(work, "checkpoints"),
     NODE_OPTIONS: `--max-old-space-size=${lim.heapMiB}`,
   });
+  if (env.DLC_THREADS === undefined && options.threads !== undefined)
+    env.DLC_THREADS = String(options.threads);
   let timedOut = false;
   const run = new NotebookRun({
     notebook: { json: notebookJson(nb) },

@@ -309,6 +309,7 @@ export async function gradeNotebook(
     timeLimitSeconds: timeLimit,
     cellTimeoutSeconds: Math.min(options.cellTimeoutSeconds ?? ag.cellTimeoutSeconds, timeLimit),
     memoryMiB,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
   });
   const { questions, tests, errors } = scoreRun(ag, prepared, run, timeLimit, memoryMiB);
   return {

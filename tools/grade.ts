@@ -13,6 +13,7 @@
  * it must and a reason in the table; the grader itself goes on.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { type Autograder, NotebookError, assignmentName, readNotebook } from "./assign-notebook";
 import {
@@ -163,9 +164,12 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
   const files = notebooksUnder(options.folder);
   if (files.length === 0) throw new Error(`grade: no .ipynb file under ${options.folder}`);
   const memoryMiB = options.memoryMiB ?? DEFAULT_MEMORY_MIB;
+  // Kernels side by side share the cores instead of each starting one thread per core.
+  const threads = Math.max(1, Math.floor(os.availableParallelism() / options.jobs));
+  const threadNote = process.env.DLC_THREADS ?? `${threads} (DLC_THREADS sets it)`;
   log(
     `grade: ${files.length} submission(s) in ${path.relative(process.cwd(), options.folder) || "."}, ` +
-      `${options.jobs} at a time, each ${options.sandbox ? "in the sandbox, " : ""}with at most ${formatMiB(memoryMiB)} of memory`,
+      `${options.jobs} at a time, each ${options.sandbox ? "in the sandbox, " : ""}with at most ${formatMiB(memoryMiB)} of memory and CPU threads ${threadNote}`,
   );
 
   const grades = await mapLimited(files, options.jobs, async (file): Promise<SubmissionGrade> => {
@@ -189,6 +193,7 @@ export async function grade(options: GradeCliOptions): Promise<Map<string, Submi
     const g = await gradeNotebook(ag, nb, info, {
       sandbox: options.sandbox,
       memoryMiB,
+      threads,
       ...(options.timeLimit !== null ? { timeLimitSeconds: options.timeLimit } : {}),
       ...(options.cellTimeout !== null ? { cellTimeoutSeconds: options.cellTimeout } : {}),
     });
