@@ -6,7 +6,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type LockHolder, acquireLock, describeHolder } from "../lib/lock-file";
+import { spawn } from "node:child_process";
+import { type LockHolder, acquireLock, describeHolder, processAlive } from "../lib/lock-file";
 
 describe("lock files: a holder still writing its lock", () => {
   let dir: string;
@@ -74,6 +75,26 @@ describe("lock files: a holder still writing its lock", () => {
       assert.deepEqual(await acquire(lock), { waits: [], waited: true });
     } finally {
       clearTimeout(released);
+    }
+  });
+});
+
+describe("lock files: a holder that has ended", () => {
+  it("an ended process its parent has not reaped yet (a zombie) is not alive", async function () {
+    if (!fs.existsSync("/proc/self/stat")) this.skip();
+    // sh starts a short sleep, then becomes a long one, which never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 0.1 & echo $!; exec sleep 5"]);
+    const pid = await new Promise<number>((resolve) =>
+      parent.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim()))),
+    );
+    try {
+      assert.equal(processAlive(pid), true, "still sleeping");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(fs.readFileSync(`/proc/${pid}/stat`, "utf8"), /\) Z /, "a zombie now");
+      assert.equal(processAlive(pid), false);
+      assert.equal(processAlive(parent.pid ?? 0), true);
+    } finally {
+      parent.kill();
     }
   });
 });
