@@ -16,11 +16,7 @@ interface ConvAttrs {
 }
 
 /** The same attributes with pad as explicit, non-negative padding and no rounding mode. */
-function explicitPadding(
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  attrs: ConvAttrs,
-): ConvAttrs {
+function explicitPadding(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): ConvAttrs {
   if (Array.isArray(attrs.pad) && attrs.dimRoundingMode === undefined) return attrs;
   if (attrs.dataFormat === "NCHW") return attrs; // the wasm kernel reports it
   const info = tf.backend_util.computeConv2DInfo(
