@@ -35,3 +35,24 @@ export function dims4(x: Info): [number, number, number, number] {
   }
   return [a, b, c, d];
 }
+
+/** The attributes of MaxPool and its gradient. */
+export interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+/** The geometry of a 2-D pooling of `input` (NHWC), as tfjs's own pooling kernels compute it. */
+export function poolInfo(input: Info, attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  return tf.backend_util.computePool2DInfo(
+    dims4(input),
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+}

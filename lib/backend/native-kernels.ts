@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { poolInfo, type PoolAttrs } from "./kernel-calls";
 import type { NativeAddon } from "./native";
 
 type Info = tf.TensorInfo;
@@ -117,13 +118,6 @@ interface SplitAttrs {
 interface ReduceAttrs {
   axis: number | number[];
   keepDims: boolean;
-}
-
-interface PoolAttrs {
-  filterSize: Pair;
-  strides: Pair;
-  pad: Pad;
-  dimRoundingMode?: Rounding;
 }
 
 type Attrs = ConvAttrs & MatMulAttrs & SplitAttrs & ReduceAttrs & PoolAttrs;
@@ -296,14 +290,7 @@ function maxPoolGrad(addon: NativeAddon): Run {
   return (heap, inputs, attrs) => {
     const { dy, input } = inputs as { dy: Info; input: Info };
     if (!float32(dy, input) || empty(dy, input) || input.shape.length !== 4) return null;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = poolInfo(input, attrs);
     const { top, left } = info.padInfo;
     const g = Int32Array.from([
       info.batchSize,
