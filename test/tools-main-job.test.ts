@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { processAlive } from "../lib/lock-file";
 import type { Manifest } from "../lib/viz/manifest";
 import { MATHJAX_DEBIAN } from "../tools/run-notebooks";
 import type { RunSummary } from "../tools/run-summary";
@@ -114,15 +115,6 @@ function startJob(
 
 function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, "utf8")) as T;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Live processes whose command line mentions `text`. */
@@ -250,19 +242,20 @@ describe("main job, end to end on tiny tslab notebooks", function () {
       ended.catch(() => undefined); // it ends when killed, below
       const top = (job as unknown as { pid: number; done: Promise<JobRun> }).pid;
       const executors = processesMentioning(path.join(nb, "7.1-sleep.ipynb"));
-      assert.ok(kernel > 0 && alive(kernel), "the kernel runs");
+      assert.ok(kernel > 0 && processAlive(kernel), "the kernel runs");
       assert.ok(executors.length > 0, "the executor runs");
       // The job itself, which holds the output folder's lock (a zombie until it is reaped).
       const holder = readJson<{ pid: number }>(path.join(out, ".main-job.lock")).pid;
       process.kill(what === "its top process (npm)" ? top : -top, "SIGKILL");
       const gone = await within(
         10_000,
-        () => !alive(kernel) && !alive(holder) && processesMentioning(dir).length === 0,
+        () =>
+          !processAlive(kernel) && !processAlive(holder) && processesMentioning(dir).length === 0,
       );
       assert.ok(
         gone,
-        `left after 10 s: kernel ${kernel} ${alive(kernel) ? "alive" : "gone"}, ` +
-          `job ${holder} ${alive(holder) ? "alive" : "gone"}, ` +
+        `left after 10 s: kernel ${kernel} ${processAlive(kernel) ? "alive" : "gone"}, ` +
+          `job ${holder} ${processAlive(holder) ? "alive" : "gone"}, ` +
           processesMentioning(dir)
             .map((p) => `${p}: ${fs.readFileSync(`/proc/${p}/cmdline`, "utf8")}`)
             .join("; "),
@@ -478,13 +471,13 @@ describe("main job, end to end on tiny tslab notebooks", function () {
       });
     });
     await sleeping;
-    assert.ok(kernel > 0 && alive(kernel));
+    assert.ok(kernel > 0 && processAlive(kernel));
     const started = Date.now();
     process.kill((job as unknown as { pid: number }).pid, "SIGTERM");
     const run = await (job as unknown as { done: Promise<JobRun> }).done;
     assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms to stop`);
     assert.equal(run.code, 143, run.output);
-    assert.ok(!alive(kernel), `kernel ${kernel} is still running`);
+    assert.ok(!processAlive(kernel), `kernel ${kernel} is still running`);
     const summary = readJson<RunSummary>(path.join(dir, "out", "run-summary.json"));
     assert.equal(summary.status, "interrupted");
     assert.deepEqual(

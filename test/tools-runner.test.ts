@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { processAlive } from "../lib/lock-file";
 import {
   type ExecutorEvent,
   NotebookRun,
@@ -17,15 +18,6 @@ import {
 
 const root = path.resolve(__dirname, "..");
 const jupyterData = path.join(root, "build", "jupyter", "share", "jupyter");
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("notebook runner: one policy for the main job and the grader", function () {
   this.timeout(300_000);
@@ -129,6 +121,6 @@ describe("notebook runner: one policy for the main job and the grader", function
     assert.equal(r.cells.get(0)?.text, "ran\n");
     assert.equal(r.cells.has(2), false);
     assert.ok(r.seconds < 30, `${r.seconds} s`);
-    assert.ok(kernel > 0 && !alive(kernel), `kernel ${kernel} is still running`);
+    assert.ok(kernel > 0 && !processAlive(kernel), `kernel ${kernel} is still running`);
   });
 });
