@@ -615,6 +615,12 @@ console.log([${JSON.stringify(root)}, ${JSON.stringify(path.join(root, "build"))
       ]
         .sort()
         .join(",");
+    // In /tmp: the run's folder, and the project's own path when the clone lives under /tmp.
+    const seenInTmp = (run: string): string =>
+      [...new Set([run, root].map((p) => path.relative("/tmp", p).split(path.sep)[0] ?? ""))]
+        .filter((p) => p !== "" && !p.startsWith(".."))
+        .sort()
+        .join(",");
     assert.equal(under([]).includes("assignments"), false);
     assert.deepEqual(text(5)?.split(" | "), [
       under([]),
@@ -622,7 +628,7 @@ console.log([${JSON.stringify(root)}, ${JSON.stringify(path.join(root, "build"))
       "ENOENT",
       "ENOENT",
       "ENOENT",
-      path.basename(path.dirname(r.work)),
+      seenInTmp(path.dirname(r.work)),
       "checkpoints,figures,home,mine.txt,node_modules,runtime,tmp",
     ]);
     assert.equal(text(6), "executor: EACCES");
